@@ -1,0 +1,111 @@
+-- SDG observations with every dimension and attribute translated to canonical (SDMX) codes.
+-- The translation uses the code lists the API sends with each series; a code missing from
+-- them becomes 'unmapped' (never dropped), and a dimension with no canonical column is kept
+-- in other_disaggregation.
+with observations as (
+    select * from {{ ref('stg_sdg__observations') }}
+),
+
+code_lists as (
+    select * from {{ ref('stg_sdg__code_lists') }}
+),
+
+dimension_values as (
+    select
+        observation_record_id,
+        series_code,
+        entry.key as concept,
+        entry.value as api_code
+    from (
+        select observation_record_id, series_code, unnest(map_entries(dimensions)) as entry
+        from observations
+    )
+),
+
+coded_dimensions as (
+    select
+        dimension_values.observation_record_id,
+        dimension_values.concept,
+        dimension_values.api_code,
+        concepts.canonical_dimension,
+        coalesce(code_lists.sdmx_code, 'unmapped') as canonical_code
+    from dimension_values
+    left join {{ ref('sdg_dimension_concepts') }} as concepts
+        on concepts.api_concept = dimension_values.concept
+    left join code_lists
+        on code_lists.series_code = dimension_values.series_code
+        and code_lists.kind = 'dimension'
+        and code_lists.concept = dimension_values.concept
+        and code_lists.api_code = dimension_values.api_code
+),
+
+pivoted as (
+    select
+        observation_record_id,
+        max(canonical_code) filter (where canonical_dimension = 'sex') as sex,
+        max(canonical_code) filter (where canonical_dimension = 'age_group') as age_group,
+        max(canonical_code) filter (where canonical_dimension = 'disability_status') as disability_status,
+        max(canonical_code) filter (where canonical_dimension = 'location') as location,
+        max(canonical_code) filter (where canonical_dimension = 'income_quantile') as income_quantile,
+        max(canonical_code) filter (where canonical_dimension = 'migratory_status') as migratory_status,
+        max(canonical_code) filter (where canonical_dimension = 'reporting_type') as reporting_type,
+        string_agg(concept || '=' || canonical_code, '; ' order by concept)
+            filter (where canonical_dimension is null and canonical_code <> '_T') as other_disaggregation
+    from coded_dimensions
+    group by observation_record_id
+),
+
+attribute_codes as (
+    select series_code, concept, api_code, sdmx_code
+    from code_lists
+    where kind = 'attribute'
+)
+
+select
+    observations.observation_record_id,
+    observations.series_code,
+    observations.series_description,
+    observations.indicator_codes,
+    observations.geo_area_m49,
+    observations.geo_area_name,
+    observations.period_year,
+    observations.time_detail,
+    -- A dimension a series does not break down by is its total.
+    coalesce(pivoted.sex, '_T') as sex,
+    coalesce(pivoted.age_group, '_T') as age_group,
+    coalesce(pivoted.disability_status, '_T') as disability_status,
+    coalesce(pivoted.location, '_T') as location,
+    coalesce(pivoted.income_quantile, '_T') as income_quantile,
+    coalesce(pivoted.migratory_status, '_T') as migratory_status,
+    coalesce(pivoted.reporting_type, '_T') as reporting_type,
+    pivoted.other_disaggregation,
+    observations.value,
+    observations.value_qualifier,
+    observations.value_is_missing,
+    observations.value_is_unparseable,
+    case
+        when observations.unit_api_code is null then null
+        else coalesce(units.sdmx_code, 'unmapped')
+    end as unit,
+    case
+        when observations.nature_api_code is null then null
+        else coalesce(natures.sdmx_code, 'unmapped')
+    end as nature,
+    observations.lower_bound,
+    observations.upper_bound,
+    observations.data_source,
+    observations.source_request,
+    observations.fetched_at,
+    loads.batch_id
+from observations
+left join pivoted using (observation_record_id)
+left join attribute_codes as units
+    on units.series_code = observations.series_code
+    and units.concept = 'Units'
+    and units.api_code = observations.unit_api_code
+left join attribute_codes as natures
+    on natures.series_code = observations.series_code
+    and natures.concept = 'Nature'
+    and natures.api_code = observations.nature_api_code
+left join {{ ref('stg_sdg__series_loads') }} as loads
+    on loads.series_code = observations.series_code

@@ -1,0 +1,1 @@
+"""Expectation suites as code: one module per table, each exposing ``TABLE`` and ``expectations()``."""

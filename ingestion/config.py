@@ -1,0 +1,113 @@
+"""Every setting the pipeline reads from the environment, in one place.
+
+Dagster resources, the run summary and dbt's ``profiles.yml`` all take their paths from
+these variables, so they always agree on which DuckDB file they mean. Relative paths
+are resolved against the repository root (not the current directory), which is also
+how ``dbt_project/profiles.yml`` resolves them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_SDG_API_BASE_URL = "https://unstats.un.org/sdgapi"
+DEFAULT_SDG_REPLAY_DIR = "data/sdg_api/snapshot"
+DEFAULT_SDG_SERIES_FILE = "data/sdg_api/default_series.csv"
+
+SdgApiMode = Literal["live", "replay"]
+
+
+class ConfigError(ValueError):
+    """A setting has a value the pipeline cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse_path: Path
+    published_path: Path
+    sdg_api_mode: SdgApiMode
+    sdg_api_base_url: str
+    sdg_replay_dir: Path
+    # None means "the curated default list" (resolved by ingestion.sdg_api.series).
+    sdg_series: tuple[str, ...] | None
+    # None means every area the API lists.
+    sdg_areas: tuple[int, ...] | None
+    partner_inbox: Path
+    kobo_server_url: str | None
+    kobo_asset_uids: tuple[str, ...]
+    min_cell_size: int
+    dagster_home: Path
+    # Secrets: kept out of repr so they never reach a log line or the Dagster UI.
+    kobo_token: str | None = field(default=None, repr=False)
+    pii_salt: str | None = field(default=None, repr=False)
+
+
+def _path(env: Mapping[str, str], name: str, default: str) -> Path:
+    raw = env.get(name) or default
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...] | None:
+    raw = (env.get(name) or "").strip()
+    if not raw or raw.lower() == "all":
+        return None
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _areas(env: Mapping[str, str]) -> tuple[int, ...] | None:
+    items = _csv(env, "SDG_AREAS")
+    if items is None:
+        return None
+    try:
+        return tuple(int(item) for item in items)
+    except ValueError as exc:
+        raise ConfigError(
+            f"SDG_AREAS must be 'all' or comma-separated M49 codes such as '4,8,12'; got {env['SDG_AREAS']!r}"
+        ) from exc
+
+
+def _mode(env: Mapping[str, str]) -> SdgApiMode:
+    mode = (env.get("SDG_API_MODE") or "live").strip().lower()
+    if mode not in ("live", "replay"):
+        raise ConfigError(f"SDG_API_MODE must be 'live' or 'replay'; got {mode!r}")
+    return mode  # type: ignore[return-value]
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name) or str(default)
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number; got {raw!r}") from exc
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1; got {value}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from ``env`` (default: the process environment)."""
+    env = os.environ if env is None else env
+    series = _csv(env, "SDG_SERIES")
+    return Settings(
+        warehouse_path=_path(env, "WAREHOUSE_PATH", "warehouse/warehouse.duckdb"),
+        published_path=_path(env, "PUBLISHED_PATH", "warehouse/published.duckdb"),
+        sdg_api_mode=_mode(env),
+        sdg_api_base_url=(env.get("SDG_API_BASE_URL") or DEFAULT_SDG_API_BASE_URL).rstrip("/"),
+        sdg_replay_dir=_path(env, "SDG_API_REPLAY_DIR", DEFAULT_SDG_REPLAY_DIR),
+        sdg_series=tuple(code.upper() for code in series) if series else None,
+        sdg_areas=_areas(env),
+        partner_inbox=_path(env, "PARTNER_INBOX", "data/inbox"),
+        kobo_server_url=env.get("KOBO_SERVER_URL") or None,
+        kobo_asset_uids=_csv(env, "KOBO_ASSET_UIDS") or (),
+        min_cell_size=_positive_int(env, "MIN_CELL_SIZE", 5),
+        dagster_home=_path(env, "DAGSTER_HOME", ".dagster_home"),
+        kobo_token=env.get("KOBO_TOKEN") or None,
+        pii_salt=env.get("PII_SALT") or None,
+    )

@@ -1,0 +1,222 @@
+"""HTTP client for the UN SDG API (``<base>/v1/sdg/...``), live or replayed.
+
+The API is slow, answers large requests with HTTP 500, sometimes sends an empty or
+NUL-padded body, and rate-limits with 429. Every request is retried with exponential
+backoff and jitter, a bounded number of times, then fails with an error that names what
+was being fetched and the last thing that went wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from ingestion.sdg_api.replay import ReplayAdapter
+
+API_PREFIX = "v1/sdg"
+MAX_PAGE_SIZE = 5000
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class SdgApiError(RuntimeError):
+    """The API could not give a usable answer; the message says for what and why."""
+
+
+@dataclass(frozen=True)
+class FetchedJson:
+    data: Any
+    url: str
+    sha256: str  # of the body exactly as received
+    fetched_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True)
+class SeriesPage:
+    series_code: str
+    area_batch: tuple[int, ...] | None
+    page_number: int
+    total_pages: int
+    total_elements: int
+    records: list[dict[str, Any]]
+    envelope: dict[str, Any]  # the page minus its data: code lists, paging fields
+    fetched: FetchedJson
+
+
+@dataclass
+class SdgApiClient:
+    base_url: str
+    session: requests.Session = field(default_factory=requests.Session)
+    page_size: int = 1000
+    area_batch_size: int = 50
+    timeout: tuple[float, float] = (10.0, 120.0)  # (connect, read) seconds
+    max_attempts: int = 5
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    sleep: Callable[[float], None] = time.sleep
+    retries: int = 0  # retries made so far, for run metadata
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}; got {self.page_size}")
+        self.base_url = self.base_url.rstrip("/")
+
+    # -- transport -------------------------------------------------------------------------
+    def get_json(self, path: str, params: dict[str, Any] | None = None, *, what: str) -> FetchedJson:
+        """GET ``<base>/v1/sdg/<path>`` and decode JSON, retrying what is worth retrying."""
+        url = f"{self.base_url}/{API_PREFIX}/{path.lstrip('/')}"
+        last_problem = "no attempt made"
+        for attempt in range(1, self.max_attempts + 1):
+            retry_after: float | None = None
+            try:
+                response = self.session.get(url, params=params, timeout=self.timeout)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                last_problem = f"{type(exc).__name__}: {exc}"
+            else:
+                status = response.status_code
+                if status == 200:
+                    body = response.content
+                    decoded, problem = _decode_json(body)
+                    if problem is None:
+                        return FetchedJson(
+                            data=decoded,
+                            url=response.url,
+                            sha256=hashlib.sha256(body).hexdigest(),
+                            fetched_at=_response_time(response),
+                            attempts=attempt,
+                        )
+                    last_problem = f"HTTP 200 with {problem}"
+                elif status in RETRYABLE_STATUS:
+                    last_problem = f"HTTP {status}"
+                    retry_after = _retry_after_seconds(response) if status == 429 else None
+                else:
+                    raise SdgApiError(
+                        f"{what}: HTTP {status} from {_redact(response.url)} (not retried): {response.text[:300]}"
+                    )
+            if attempt < self.max_attempts:
+                self.retries += 1
+                self.sleep(retry_after if retry_after is not None else self._backoff(attempt))
+        raise SdgApiError(f"{what}: gave up after {self.max_attempts} attempts; last problem: {last_problem}")
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)  # jitter so parallel workers do not retry in step
+
+    # -- endpoints -------------------------------------------------------------------------
+    def geo_area_codes(self) -> list[int]:
+        fetched = self.get_json("GeoArea/List", what="GeoArea/List")
+        if not isinstance(fetched.data, list):
+            raise SdgApiError("GeoArea/List: expected a JSON list of {geoAreaCode, geoAreaName}")
+        return sorted({int(str(item["geoAreaCode"]).strip()) for item in fetched.data})
+
+    def iter_series_pages(self, series_code: str, area_codes: Sequence[int] | None) -> Iterator[SeriesPage]:
+        """Every page of ``Series/Data`` for one series, area batch by area batch."""
+        batches: list[tuple[int, ...] | None]
+        if area_codes is None:
+            batches = [None]
+        else:
+            codes = sorted(set(area_codes))
+            batches = [tuple(codes[i:i + self.area_batch_size]) for i in range(0, len(codes), self.area_batch_size)]
+        for batch in batches:
+            page_number, total_pages = 1, 1
+            while page_number <= total_pages:
+                params: dict[str, Any] = {"seriesCode": series_code}
+                if batch is not None:
+                    params["areaCode"] = [str(code) for code in batch]
+                params.update({"pageSize": self.page_size, "page": page_number})
+                what = f"Series/Data series={series_code} page={page_number}"
+                if batch is not None:
+                    what += f" areas={batch[0]}..{batch[-1]} ({len(batch)})"
+                fetched = self.get_json("Series/Data", params, what=what)
+                page = _series_page(series_code, batch, page_number, fetched, what)
+                total_pages = page.total_pages
+                yield page
+                page_number += 1
+
+
+def _series_page(series_code: str, batch: tuple[int, ...] | None, page_number: int,
+                 fetched: FetchedJson, what: str) -> SeriesPage:
+    body = fetched.data
+    if not isinstance(body, dict):
+        raise SdgApiError(f"{what}: expected a JSON object, got {type(body).__name__}")
+    missing = [key for key in ("data", "totalElements", "totalPages") if key not in body]
+    if missing:
+        raise SdgApiError(f"{what}: response lacks required field(s) {', '.join(missing)}")
+    if not isinstance(body["data"], list):
+        raise SdgApiError(f"{what}: 'data' is not a list")
+    envelope = {key: value for key, value in body.items() if key != "data"}
+    return SeriesPage(
+        series_code=series_code,
+        area_batch=batch,
+        page_number=page_number,
+        total_pages=int(body["totalPages"] or 0),
+        total_elements=int(body["totalElements"] or 0),
+        records=body["data"],
+        envelope=envelope,
+        fetched=fetched,
+    )
+
+
+def _decode_json(body: bytes) -> tuple[Any, str | None]:
+    # The API pads some answers with NUL bytes; strip them before deciding the body is broken.
+    stripped = body.strip(b"\x00 \t\r\n")
+    if not stripped:
+        return None, "an empty body"
+    try:
+        return json.loads(stripped.decode("utf-8")), None
+    except UnicodeDecodeError:
+        return None, "a body that is not UTF-8"
+    except json.JSONDecodeError as exc:
+        return None, f"truncated or invalid JSON ({exc.msg} at byte {exc.pos} of {len(stripped)})"
+
+
+def _retry_after_seconds(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def _response_time(response: requests.Response) -> datetime:
+    header = response.headers.get("Date")
+    if header:
+        try:
+            return parsedate_to_datetime(header).astimezone(timezone.utc)
+        except (TypeError, ValueError):
+            pass
+    return datetime.now(timezone.utc)
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def make_session(mode: str, base_url: str, replay_dir: Path | None = None) -> requests.Session:
+    """A session for ``live`` (the network) or ``replay`` (a recorded snapshot) mode."""
+    session = requests.Session()
+    session.headers.update({"Accept": "application/json", "User-Agent": "inclusive-sdg-pipeline/0.1"})
+    if mode == "replay":
+        if replay_dir is None:
+            raise ValueError("replay mode needs a snapshot directory")
+        base_path = urlsplit(base_url).path
+        session.mount(base_url.rstrip("/") + "/", ReplayAdapter(replay_dir, base_path))
+    return session

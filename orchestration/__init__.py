@@ -1,0 +1,1 @@
+"""Dagster code location: thin assets, checks, jobs and schedules wiring the ``ingestion`` library and dbt."""

@@ -1,0 +1,48 @@
+"""The dbt project as Dagster assets; dbt tests surface as asset checks (error severity blocks)."""
+
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from ingestion.config import PROJECT_ROOT
+from orchestration.resources import WAREHOUSE_POOL
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# In `dagster dev` the manifest is refreshed once at start-up; everywhere else it comes from
+# `dbt parse` run by `make` (setup) or by the test session, never on every code reload.
+dbt_project.prepare_if_dev()
+
+
+class SchemaTableTranslator(DagsterDbtTranslator):
+    """Key every dbt node as [schema, name], so dbt sources land on the ingestion assets' keys
+    (raw_sdg/series_observations) and the graph is one lineage from API to published file."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return "harmonization"
+
+
+def _manifest_path():
+    if not dbt_project.manifest_path.exists():
+        raise FileNotFoundError(
+            f"{dbt_project.manifest_path} is missing: run `make setup` (or `cd dbt_project && dbt parse`)."
+        )
+    return dbt_project.manifest_path
+
+
+@dbt_assets(manifest=_manifest_path(), dagster_dbt_translator=SchemaTableTranslator(), pool=WAREHOUSE_POOL)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+def dbt_resource() -> DbtCliResource:
+    # The dbt installed beside this interpreter, whether or not the venv is on PATH.
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt"))

@@ -1,0 +1,42 @@
+"""The Dagster code location (``orchestration.definitions:defs``).
+
+Loading it reads settings from the environment and the dbt manifest from disk; it opens no
+DuckDB file and makes no network call.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ingestion.config import Settings, load_settings
+from ingestion.sdg_api.series import configured_series
+from orchestration.assets.dbt import dbt_models, dbt_resource
+from orchestration.assets.publication import published_marts
+from orchestration.assets.sdg_api import build_sdg_assets
+from orchestration.checks import GreatExpectationsResource, fct_indicator_observations_suite
+from orchestration.jobs import main_job, nightly_schedule
+from orchestration.resources import SdgApiResource, WarehouseResource
+
+
+def build_defs(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[build_sdg_assets(configured_series(settings), settings.sdg_areas), dbt_models, published_marts],
+        asset_checks=[fct_indicator_observations_suite],
+        jobs=[main_job],
+        schedules=[nightly_schedule],
+        resources={
+            "warehouse": WarehouseResource(
+                path=str(settings.warehouse_path), published_path=str(settings.published_path)
+            ),
+            "sdg_api": SdgApiResource(
+                mode=settings.sdg_api_mode, base_url=settings.sdg_api_base_url, replay_dir=str(settings.sdg_replay_dir)
+            ),
+            "dbt": dbt_resource(),
+            "great_expectations": GreatExpectationsResource(),
+        },
+        # One process per run: DuckDB takes one writer, and the pool serializes writers across runs.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_defs(load_settings())

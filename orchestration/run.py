@@ -1,0 +1,86 @@
+"""``make run``: execute the main job once, in this process, and print a summary a person can act on.
+
+Exits 0 only when every step succeeded and the published file was replaced.
+"""
+
+import os
+import sys
+from collections.abc import Sequence
+
+import dagster as dg
+
+from ingestion.config import Settings, load_settings
+from ingestion.warehouse import connect
+from orchestration.definitions import build_defs
+
+PUBLISHED_KEY = dg.AssetKey(["published_marts"])
+
+
+def run_main_job(settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING") -> dg.ExecuteInProcessResult:
+    job = build_defs(settings).resolve_job_def("main_job")
+    return job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+    )
+
+
+def summarize(result: dg.ExecuteInProcessResult, settings: Settings) -> tuple[list[str], bool]:
+    """The summary lines, and whether publication happened."""
+    lines = [f"Run {result.run_id}: {'SUCCESS' if result.success else 'FAILED'}"]
+    failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    for event in failures:
+        error = event.step_failure_data.error if event.step_failure_data else None
+        while error is not None and error.cause is not None:  # the root cause, not Dagster's wrapper
+            error = error.cause
+        message = error.message.strip() if error else "unknown error"
+        lines.append(f"  step failed: {event.step_key}: {message[:500]}")
+
+    evaluations = result.get_asset_check_evaluations()
+    passed = [e for e in evaluations if e.passed]
+    blocking = [e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
+    warned = [e for e in evaluations if not e.passed and e.severity != dg.AssetCheckSeverity.ERROR]
+    lines.append(f"Checks: {len(passed)} passed, {len(blocking)} failed (blocking), {len(warned)} warnings")
+    for evaluation in blocking + warned:
+        label = "FAILED" if evaluation in blocking else "WARN"
+        description = evaluation.description or ""
+        lines.append(f"  {label} {evaluation.asset_check_key.to_user_string()}: {description[:500]}")
+
+    lines.append(f"Partner files: none configured in {settings.partner_inbox} (no rejected rows)")
+
+    published = PUBLISHED_KEY in {m.asset_key for m in result.get_asset_materialization_events()
+                                  for m in [m.event_specific_data.materialization]}
+    if published:
+        lines.append(f"Published: {settings.published_path}")
+        with connect(settings.published_path, read_only=True) as con:
+            for schema, table, rows in con.execute(
+                "select schema_name, table_name, estimated_size from duckdb_tables() "
+                "where schema_name = 'marts' order by table_name"
+            ).fetchall():
+                exact = con.execute(f'select count(*) from {schema}."{table}"').fetchone()[0]
+                lines.append(f"  {schema}.{table}: {exact} rows")
+        lines += [
+            "Try:",
+            f"  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{settings.published_path}', read_only=True)"
+            ".sql('select geo_area_name, period_label, location, income_quantile, value from "
+            "marts.fct_indicator_observations order by period_label, location limit 10'))\"",
+        ]
+    else:
+        lines.append(f"NOT published: {settings.published_path} was left as it was")
+    lines.append("Details: `make dev`, then open the run in the Dagster UI at http://localhost:3000")
+    return lines, published
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings = load_settings()
+    os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    with dg.DagsterInstance.get() as instance:
+        result = run_main_job(settings, instance)
+    lines, published = summarize(result, settings)
+    print("\n".join(["", "=" * 72, *lines, "=" * 72]))
+    return 0 if result.success and published else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
