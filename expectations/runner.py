@@ -89,8 +89,11 @@ def _outcome(result: Any) -> ExpectationOutcome:
     kwargs = config.kwargs
     target = kwargs.get("column") or ",".join(kwargs.get("column_list") or kwargs.get("column_set") or [])
     label = f"{config.type}({target})"
-    if kwargs.get("row_condition"):
-        label += f" where {kwargs['row_condition']}"
+    condition = kwargs.get("row_condition")
+    if isinstance(condition, dict):  # GX 1.x serializes pandas conditions as pass-through filters
+        condition = condition.get("pass_through_filter") or str(condition)
+    if condition:
+        label += f" where {condition}"
     severity = getattr(config.severity, "value", str(config.severity or "critical")).lower()
     error = None
     info = result.exception_info or {}

@@ -18,22 +18,31 @@ from orchestration.jobs import main_job, nightly_schedule
 from orchestration.resources import SdgApiResource, WarehouseResource
 
 
+def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    return [build_sdg_assets(configured_series(settings), settings.sdg_areas), dbt_models, published_marts]
+
+
+ASSET_CHECKS = [fct_indicator_observations_suite]
+
+
+def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    return {
+        "warehouse": WarehouseResource(path=str(settings.warehouse_path), published_path=str(settings.published_path)),
+        "sdg_api": SdgApiResource(
+            mode=settings.sdg_api_mode, base_url=settings.sdg_api_base_url, replay_dir=str(settings.sdg_replay_dir)
+        ),
+        "dbt": dbt_resource(),
+        "great_expectations": GreatExpectationsResource(),
+    }
+
+
 def build_defs(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[build_sdg_assets(configured_series(settings), settings.sdg_areas), dbt_models, published_marts],
-        asset_checks=[fct_indicator_observations_suite],
+        assets=build_assets(settings),
+        asset_checks=ASSET_CHECKS,
         jobs=[main_job],
         schedules=[nightly_schedule],
-        resources={
-            "warehouse": WarehouseResource(
-                path=str(settings.warehouse_path), published_path=str(settings.published_path)
-            ),
-            "sdg_api": SdgApiResource(
-                mode=settings.sdg_api_mode, base_url=settings.sdg_api_base_url, replay_dir=str(settings.sdg_replay_dir)
-            ),
-            "dbt": dbt_resource(),
-            "great_expectations": GreatExpectationsResource(),
-        },
+        resources=build_resources(settings),
         # One process per run: DuckDB takes one writer, and the pool serializes writers across runs.
         executor=dg.in_process_executor,
     )

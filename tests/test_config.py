@@ -1,0 +1,48 @@
+from pathlib import Path
+
+import pytest
+
+from ingestion.config import PROJECT_ROOT, ConfigError, load_settings
+
+
+def test_defaults_follow_the_design():
+    settings = load_settings({})
+    assert settings.warehouse_path == PROJECT_ROOT / "warehouse" / "warehouse.duckdb"
+    assert settings.published_path == PROJECT_ROOT / "warehouse" / "published.duckdb"
+    assert settings.partner_inbox == PROJECT_ROOT / "data" / "inbox"
+    assert settings.dagster_home == PROJECT_ROOT / ".dagster_home"
+    assert settings.sdg_api_base_url == "https://unstats.un.org/sdgapi"
+    assert settings.sdg_api_mode == "live"
+    assert settings.sdg_series is None and settings.sdg_areas is None
+    assert settings.min_cell_size == 5
+    assert settings.kobo_token is None and settings.pii_salt is None
+
+
+def test_relative_paths_resolve_against_the_repository_not_the_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings({"WAREHOUSE_PATH": "elsewhere/w.duckdb", "PUBLISHED_PATH": str(tmp_path / "p.duckdb")})
+    assert settings.warehouse_path == PROJECT_ROOT / "elsewhere" / "w.duckdb"
+    assert settings.published_path == tmp_path / "p.duckdb"
+
+
+def test_lists_are_parsed_and_all_means_everything():
+    settings = load_settings({"SDG_SERIES": "sh_oop_xpd_earnnet40, SL_TLF_UEM ", "SDG_AREAS": "4, 8"})
+    assert settings.sdg_series == ("SH_OOP_XPD_EARNNET40", "SL_TLF_UEM")
+    assert settings.sdg_areas == (4, 8)
+    assert load_settings({"SDG_AREAS": "all"}).sdg_areas is None
+
+
+@pytest.mark.parametrize(
+    "env, name",
+    [({"SDG_API_MODE": "offline"}, "SDG_API_MODE"), ({"SDG_AREAS": "4,Afghanistan"}, "SDG_AREAS"),
+     ({"MIN_CELL_SIZE": "0"}, "MIN_CELL_SIZE"), ({"MIN_CELL_SIZE": "five"}, "MIN_CELL_SIZE")],
+)
+def test_bad_values_name_the_variable(env, name):
+    with pytest.raises(ConfigError, match=name):
+        load_settings(env)
+
+
+def test_secrets_never_appear_in_repr():
+    settings = load_settings({"KOBO_TOKEN": "tok-abcdef123456", "PII_SALT": "salt-987654321"})
+    assert settings.kobo_token == "tok-abcdef123456"
+    assert "tok-abcdef123456" not in repr(settings) and "salt-987654321" not in repr(settings)
