@@ -8,8 +8,9 @@ import sys
 from collections.abc import Sequence
 
 import dagster as dg
+from dotenv import load_dotenv
 
-from ingestion.config import Settings, load_settings
+from ingestion.config import PROJECT_ROOT, Settings, load_settings
 from ingestion.warehouse import connect
 from orchestration.definitions import build_defs
 
@@ -72,6 +73,8 @@ def summarize(result: dg.ExecuteInProcessResult, settings: Settings) -> tuple[li
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Like `dagster dev`, read local overrides from .env; variables already set in the environment win.
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
     settings = load_settings()
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
