@@ -6,7 +6,7 @@ import dagster as dg
 
 main_job = dg.define_asset_job(
     name="main_job",
-    selection=dg.AssetSelection.all(include_sources=False),
+    selection=dg.AssetSelection.all(),
     description="Ingest every source, build and check the marts, publish if every blocking check passed.",
 )
 

@@ -14,9 +14,8 @@ from orchestration.resources import WAREHOUSE_POOL
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-# In `dagster dev` the manifest is refreshed once at start-up; everywhere else it comes from
-# `dbt parse` run by `make` (setup) or by the test session, never on every code reload.
-dbt_project.prepare_if_dev()
+# The manifest comes from `dbt parse`, run by `make` (setup, whenever a dbt file changed) and by the
+# test session, never on code load: a reload of the code location stays fast and side-effect free.
 
 
 class SchemaTableTranslator(DagsterDbtTranslator):
