@@ -45,3 +45,33 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.rollback()
         raise
     con.commit()
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection, ddl: str) -> list[str]:
+    """Create the tables in ``ddl`` (``create schema/table if not exists`` statements).
+
+    Landing tables hold data as received, which can always be fetched again; so when a table's
+    layout differs from the code's (an upgrade added a lineage column), it is recreated empty
+    rather than migrated, and its name is returned so the caller can say so.
+    """
+    with duckdb.connect(":memory:") as scratch:
+        scratch.execute(ddl)
+        expected = _layouts(scratch)
+    current = _layouts(con)
+    recreated = [name for name, layout in expected.items() if name in current and current[name] != layout]
+    for name in recreated:
+        con.execute(f"drop table {name}")
+    con.execute(ddl)
+    return recreated
+
+
+def _layouts(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
+    rows = con.execute(
+        "select schema_name || '.' || table_name, column_name, data_type from duckdb_columns() "
+        "where database_name = current_database() and schema_name not in ('main', 'information_schema', 'pg_catalog') "
+        "order by schema_name, table_name, column_index"
+    ).fetchall()
+    layouts: dict[str, list[tuple[str, str]]] = {}
+    for name, column, data_type in rows:
+        layouts.setdefault(name, []).append((column, data_type))
+    return layouts

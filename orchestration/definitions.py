@@ -12,14 +12,19 @@ from ingestion.config import Settings, load_settings
 from ingestion.sdg_api.series import configured_series
 from orchestration.assets.dbt import dbt_models, dbt_resource
 from orchestration.assets.publication import published_marts
-from orchestration.assets.sdg_api import build_sdg_assets
+from orchestration.assets.sdg_api import build_series_assets, raw_sdg_reference
 from orchestration.checks import GreatExpectationsResource, fct_indicator_observations_suite
-from orchestration.jobs import main_job, nightly_schedule
+from orchestration.jobs import main_after_nightly_series, main_job, nightly_schedule, sdg_series_job
 from orchestration.resources import SdgApiResource, WarehouseResource
 
 
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
-    return [build_sdg_assets(configured_series(settings), settings.sdg_areas), dbt_models, published_marts]
+    return [
+        build_series_assets(configured_series(settings), settings.sdg_areas),
+        raw_sdg_reference,
+        dbt_models,
+        published_marts,
+    ]
 
 
 ASSET_CHECKS = [fct_indicator_observations_suite]
@@ -40,8 +45,9 @@ def build_defs(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=build_assets(settings),
         asset_checks=ASSET_CHECKS,
-        jobs=[main_job],
+        jobs=[sdg_series_job, main_job],
         schedules=[nightly_schedule],
+        sensors=[main_after_nightly_series],
         resources=build_resources(settings),
         # One process per run: DuckDB takes one writer, and the pool serializes writers across runs.
         executor=dg.in_process_executor,

@@ -1,11 +1,12 @@
-"""``make run``: execute the main job once, in this process, and print a summary a person can act on.
+"""``make run``: run the whole pipeline once, in this process, and print a summary a person can act on.
 
-Exits 0 only when every step succeeded and the published file was replaced.
+Exits 0 only when every series landed, every step succeeded and the published file was replaced.
 """
 
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import dagster as dg
 from dotenv import load_dotenv
@@ -17,25 +18,58 @@ from orchestration.definitions import build_defs
 PUBLISHED_KEY = dg.AssetKey(["published_marts"])
 
 
-def run_main_job(settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING") -> dg.ExecuteInProcessResult:
-    job = build_defs(settings).resolve_job_def("main_job")
-    return job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+@dataclass
+class PipelineResult:
+    series: dict[str, dg.ExecuteInProcessResult]  # one run per SDG series partition
+    main: dg.ExecuteInProcessResult
+
+    @property
+    def success(self) -> bool:
+        return self.main.success and all(result.success for result in self.series.values())
+
+
+def run_pipeline(settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING") -> PipelineResult:
+    """What the nightly schedule and sensor do, in this process: every series, then the main job."""
+    defs = build_defs(settings)
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    series_job = defs.resolve_job_def("sdg_series_job")
+    series = {
+        key: series_job.execute_in_process(instance=instance, partition_key=key, raise_on_error=False,
+                                           run_config=run_config)
+        for key in series_job.partitions_def.get_partition_keys()
+    }
+    main = defs.resolve_job_def("main_job").execute_in_process(
+        instance=instance, raise_on_error=False, run_config=run_config
     )
+    return PipelineResult(series=series, main=main)
 
 
-def summarize(result: dg.ExecuteInProcessResult, settings: Settings) -> tuple[list[str], bool]:
-    """The summary lines, and whether publication happened."""
-    lines = [f"Run {result.run_id}: {'SUCCESS' if result.success else 'FAILED'}"]
-    failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
-    for event in failures:
+def _root_cause(result: dg.ExecuteInProcessResult) -> list[tuple[str, str]]:
+    failures = []
+    for event in result.all_events:
+        if event.event_type != dg.DagsterEventType.STEP_FAILURE:
+            continue
         error = event.step_failure_data.error if event.step_failure_data else None
         while error is not None and error.cause is not None:  # the root cause, not Dagster's wrapper
             error = error.cause
-        message = error.message.strip() if error else "unknown error"
-        lines.append(f"  step failed: {event.step_key}: {message[:500]}")
+        failures.append((event.step_key, error.message.strip() if error else "unknown error"))
+    return failures
+
+
+def summarize(pipeline: PipelineResult, settings: Settings) -> tuple[list[str], bool]:
+    """The summary lines, and whether publication happened."""
+    lines = [f"SDG series ({settings.sdg_api_mode} mode): {sum(r.success for r in pipeline.series.values())} "
+             f"of {len(pipeline.series)} landed"]
+    for key, series_result in pipeline.series.items():
+        if series_result.success:
+            rows = _metadata_value(series_result, "dagster/row_count")
+            lines.append(f"  {key}: {rows} rows (run {series_result.run_id[:8]})")
+        for _, message in _root_cause(series_result):
+            lines.append(f"  {key}: FAILED, previous version kept: {message[:500]}")
+    result = pipeline.main
+    lines.append(f"Main job run {result.run_id}: {'SUCCESS' if result.success else 'FAILED'}")
+    for step, message in _root_cause(result):
+        lines.append(f"  step failed: {step}: {message[:500]}")
 
     evaluations = result.get_asset_check_evaluations()
     passed = [e for e in evaluations if e.passed]
@@ -72,6 +106,14 @@ def summarize(result: dg.ExecuteInProcessResult, settings: Settings) -> tuple[li
     return lines, published
 
 
+def _metadata_value(result: dg.ExecuteInProcessResult, key: str):
+    for event in result.get_asset_materialization_events():
+        entry = event.event_specific_data.materialization.metadata.get(key)
+        if entry is not None:
+            return entry.value
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Like `dagster dev`, read local overrides from .env; variables already set in the environment win.
     load_dotenv(PROJECT_ROOT / ".env", override=False)
@@ -79,10 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     with dg.DagsterInstance.get() as instance:
-        result = run_main_job(settings, instance)
-    lines, published = summarize(result, settings)
+        pipeline = run_pipeline(settings, instance)
+    lines, published = summarize(pipeline, settings)
     print("\n".join(["", "=" * 72, *lines, "=" * 72]))
-    return 0 if result.success and published else 1
+    return 0 if pipeline.success and published else 1
 
 
 if __name__ == "__main__":

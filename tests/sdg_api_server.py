@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +22,9 @@ class FakeSdgApi:
     def __init__(self) -> None:
         self.routes: dict[str, Callable[[dict[str, list[str]]], object]] = {}
         self.faults: deque[Fault] = deque()
+        self.delays: deque[float] = deque()
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
+        self.series: dict[str, list[dict]] = {}
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -29,6 +32,8 @@ class FakeSdgApi:
                 parts = urlsplit(self.path)
                 params = parse_qs(parts.query)
                 api.requests.append((parts.path, params))
+                if api.delays:
+                    time.sleep(api.delays.popleft())  # longer than the client's read timeout = a read timeout
                 if api.faults:
                     status, headers, body = api.faults.popleft()
                 else:
@@ -49,6 +54,26 @@ class FakeSdgApi:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def add_series(self, code: str, records: list[dict], code_lists: dict | None = None) -> None:
+        """Serve a series the way the API does: Series/Data filtered by areaCode and paged by
+        page/pageSize (pages from 1), plus its Dimensions and Attributes code lists."""
+        self.series[code] = records
+        code_lists = code_lists or {}
+        self.routes[f"Series/{code}/Dimensions"] = lambda params: code_lists.get("dimensions", [])
+        self.routes[f"Series/{code}/Attributes"] = lambda params: code_lists.get("attributes", [])
+        self.routes["Series/Data"] = self._series_data
+
+    def _series_data(self, params: dict[str, list[str]]) -> dict:
+        records = self.series[params["seriesCode"][0]]
+        if "areaCode" in params:
+            wanted = set(params["areaCode"])
+            records = [r for r in records if r["geoAreaCode"] in wanted]
+        size = int(params.get("pageSize", ["25"])[0])
+        number = int(params.get("page", ["1"])[0])
+        pages = max(1, -(-len(records) // size))
+        return {"size": size, "totalElements": len(records), "totalPages": pages, "pageNumber": number,
+                "data": records[(number - 1) * size:number * size]}
 
     @property
     def base_url(self) -> str:

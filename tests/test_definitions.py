@@ -18,11 +18,15 @@ PROBE = textwrap.dedent(
     keys = sorted(key.to_user_string() for key in graph.get_all_asset_keys())
     deps = {key.to_user_string(): sorted(p.to_user_string() for p in graph.get(key).parent_keys)
             for key in graph.get_all_asset_keys()}
-    schedule = defs.get_schedule_def("nightly_main_job")
+    schedule = defs.get_schedule_def("nightly_schedule")
+    sensor = defs.get_sensor_def("main_after_nightly_series")
+    series_job = defs.resolve_job_def("sdg_series_job")
     checks = sorted(k.to_user_string() for k in graph.asset_check_keys)
     blocking = sorted(k.to_user_string() for k in graph.asset_check_keys if graph.get_check_spec(k).blocking)
     print(json.dumps({"keys": keys, "deps": deps, "cron": schedule.cron_schedule, "tz": schedule.execution_timezone,
-                      "job": schedule.job_name, "checks": checks, "blocking": blocking}))
+                      "job": schedule.job_name, "checks": checks, "blocking": blocking,
+                      "sensor_job": sensor.job_name,
+                      "partitions": series_job.partitions_def.get_partition_keys()}))
     """
 )
 
@@ -49,7 +53,10 @@ def test_definitions_load_offline_without_opening_duckdb(tmp_path):
     # One connected lineage: the dbt source is the ingestion asset itself, not a separate stub.
     assert "raw_sdg/series_observations" in loaded["deps"]["staging/stg_sdg__observations"]
     assert loaded["deps"]["published_marts"] == ["marts/fct_indicator_observations"]
-    assert (loaded["cron"], loaded["tz"], loaded["job"]) == ("0 2 * * *", "UTC", "main_job")
+    assert (loaded["cron"], loaded["tz"], loaded["job"]) == ("0 2 * * *", "UTC", "sdg_series_job")
+    assert loaded["sensor_job"] == "main_job"
+    # One partition per series of the curated default list.
+    assert loaded["partitions"][0] == "SH_OOP_XPD_EARNNET40" and len(loaded["partitions"]) == 8
     assert "marts/fct_indicator_observations:fct_indicator_observations_suite" in loaded["blocking"]
     # dbt tests surface as asset checks too
     assert any(c.startswith("marts/fct_indicator_observations:unique_") for c in loaded["checks"])

@@ -8,25 +8,21 @@ import duckdb
 import pytest
 
 from ingestion.config import load_settings
-from tests.conftest import SAMPLE_PAGE, copy_snapshot
+from tests.conftest import SAMPLE_PAGE, SNAPSHOT, copy_snapshot
 
 PUBLISHED_COLUMNS = "period_label, sex, age_group, location, income_quantile, other_disaggregation, value"
 
 
-def materialize_all(settings, instance=None):
-    from orchestration.definitions import ASSET_CHECKS, build_assets, build_resources
+def materialize_all(settings):
+    """Every asset, as `make run` and the nightly schedule do: each series partition, then the main job."""
+    from orchestration.run import run_pipeline
 
-    return dg.materialize(
-        assets=[*build_assets(settings), *ASSET_CHECKS],
-        resources=build_resources(settings),
-        instance=instance or dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
+    return run_pipeline(settings, dg.DagsterInstance.ephemeral(), log_level="ERROR")
 
 
-def published_rows(settings, columns="*"):
+def published_rows(settings, columns="*", where="true"):
     with duckdb.connect(str(settings.published_path), read_only=True) as con:
-        return con.execute(f"select {columns} from marts.fct_indicator_observations order by all").fetchall()
+        return con.execute(f"select {columns} from marts.fct_indicator_observations where {where} order by all").fetchall()
 
 
 def expected_rows_from_sample_page():
@@ -49,16 +45,17 @@ def expected_rows_from_sample_page():
     return sorted(rows, key=lambda row: tuple("" if v is None else str(v) for v in row))
 
 
-def published_published_marts(result) -> bool:
+def published_marts_materialized(result) -> bool:
     return dg.AssetKey(["published_marts"]) in {
         event.event_specific_data.materialization.asset_key for event in result.get_asset_materialization_events()
     }
 
 
 def test_sample_page_flows_to_the_published_file(pipeline_env):
-    result = materialize_all(pipeline_env)
-    assert result.success
-    rows = published_rows(pipeline_env, PUBLISHED_COLUMNS)
+    pipeline = materialize_all(pipeline_env)
+    assert pipeline.success
+    result = pipeline.main
+    rows = published_rows(pipeline_env, PUBLISHED_COLUMNS, "series_code = 'SH_OOP_XPD_EARNNET40'")
     assert len(rows) == 62
     key = lambda row: tuple("" if v is None else str(v) for v in row)  # noqa: E731
     assert sorted(rows, key=key) == expected_rows_from_sample_page()
@@ -71,7 +68,16 @@ def test_sample_page_flows_to_the_published_file(pipeline_env):
         schemas = con.execute("select distinct schema_name from duckdb_tables()").fetchall()
         assert sorted(schemas) == [("marts",), ("meta",)]
         log = con.execute("select run_id, row_counts from meta.publication_log").fetchall()
-        assert log == [(result.run_id, '{"marts.fct_indicator_observations": 62}')]
+        published_count = con.execute("select count(*) from marts.fct_indicator_observations").fetchone()[0]
+        assert log == [(result.run_id, json.dumps({"marts.fct_indicator_observations": published_count}))]
+        # Every default series is published; synthetic ones say so in their source.
+        by_series = dict(con.execute(
+            "select series_code, count(*) from marts.fct_indicator_observations group by all").fetchall())
+        assert set(by_series) == set(pipeline.series)
+        synthetic = con.execute(
+            "select count(*) from marts.fct_indicator_observations "
+            "where series_code <> 'SH_OOP_XPD_EARNNET40' and data_source not like 'SYNTHETIC%'").fetchone()[0]
+        assert synthetic == 0
     evaluations = result.get_asset_check_evaluations()
     assert evaluations and all(e.passed for e in evaluations)
 
@@ -82,7 +88,8 @@ def test_running_twice_publishes_the_same_rows(pipeline_env):
     assert materialize_all(pipeline_env).success
     assert published_rows(pipeline_env) == first
     with duckdb.connect(str(pipeline_env.warehouse_path), read_only=True) as con:
-        assert con.execute("select count(*) from raw_sdg.series_observations").fetchone()[0] == 62
+        raw = con.execute("select count(*), count(distinct record_id) from raw_sdg.series_observations").fetchone()
+    assert raw[0] == raw[1] == sum(json.loads(p.read_text())["totalElements"] for p in (SNAPSHOT / "series_data").glob("*.json"))
 
 
 @pytest.mark.parametrize(
@@ -96,15 +103,15 @@ def test_blocking_check_stops_publication_of_a_bad_row(pipeline_env, tmp_path, m
     before = hashlib.sha256(pipeline_env.published_path.read_bytes()).hexdigest()
 
     snapshot = copy_snapshot(tmp_path / "bad_snapshot")
-    page_file = snapshot / "series_data" / SAMPLE_PAGE.name
+    page_file = snapshot / "series_data" / SAMPLE_PAGE.name  # the real page, served for the default series
     page = json.loads(page_file.read_text())
     page["data"][10]["value"] = bad_value
     page_file.write_text(json.dumps(page))
     monkeypatch.setenv("SDG_API_REPLAY_DIR", str(snapshot))
 
-    result = materialize_all(load_settings())
+    result = materialize_all(load_settings()).main
     assert not result.success
-    assert not published_published_marts(result)
+    assert not published_marts_materialized(result)
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
     assert [e.asset_check_key.name for e in failed] == ["fct_indicator_observations_suite"]
     assert failed[0].severity == dg.AssetCheckSeverity.ERROR
@@ -112,3 +119,22 @@ def test_blocking_check_stops_publication_of_a_bad_row(pipeline_env, tmp_path, m
     assert details[0]["expectation"] == failing and details[0]["unexpected_count"] == 1
     assert details[0]["sample"] == [float(bad_value)]
     assert hashlib.sha256(pipeline_env.published_path.read_bytes()).hexdigest() == before
+
+
+def test_a_failing_series_keeps_its_previous_version_and_blocks_nothing_else(pipeline_env, tmp_path, monkeypatch):
+    assert materialize_all(pipeline_env).success
+    before = published_rows(pipeline_env, where="series_code = 'SI_COV_DISAB'")
+    assert before
+
+    snapshot = copy_snapshot(tmp_path / "short_snapshot")
+    page_file = snapshot / "series_data" / "SI_COV_DISAB_area4_page1.json"
+    page = json.loads(page_file.read_text())
+    page["data"] = page["data"][:-2]  # the API says totalElements=15 but sends 13
+    page_file.write_text(json.dumps(page))
+    monkeypatch.setenv("SDG_API_REPLAY_DIR", str(snapshot))
+
+    pipeline = materialize_all(load_settings())
+    assert not pipeline.success
+    assert [key for key, result in pipeline.series.items() if not result.success] == ["SI_COV_DISAB"]
+    assert pipeline.main.success and published_marts_materialized(pipeline.main)
+    assert published_rows(pipeline_env, where="series_code = 'SI_COV_DISAB'") == before

@@ -29,7 +29,7 @@ def test_replay_serves_recorded_pages_through_the_client():
 def test_replay_refuses_requests_it_did_not_record():
     client = replay_client()
     with pytest.raises(SdgApiError, match=r"HTTP 404 .*not retried.*not in replay snapshot"):
-        list(client.iter_series_pages("SL_TLF_UEM", [4]))
+        list(client.iter_series_pages("SL_TLF_UEM", [8]))  # recorded for Afghanistan (4) only
     assert client.retries == 0
 
 

@@ -17,7 +17,9 @@ SERIES = "SH_OOP_XPD_EARNNET40"
 def api():
     with FakeSdgApi() as server:
         server.page = json.loads(SAMPLE_PAGE.read_text())
-        server.routes["Series/Data"] = lambda params: server.page
+        server.add_series(SERIES, server.page["data"], {"dimensions": server.page["dimensions"],
+                                                        "attributes": server.page["attributes"]})
+        server.routes["Series/Data"] = lambda params: server.page  # the real page, as recorded
         yield server
 
 

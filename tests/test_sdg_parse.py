@@ -69,7 +69,9 @@ def test_missing_required_field_is_an_error(sample_page, field):
 
 
 def test_code_lists_map_api_codes_to_sdmx(sample_page):
-    codes = {(row["concept"], row["code"]): row["sdmx_code"] for row in parse_code_lists(sample_page)}
+    rows = parse_code_lists(sample_page["dimensions"], "dimension") + parse_code_lists(sample_page["attributes"], "attribute")
+    codes = {(row["concept"], row["code"]): row["sdmx_code"] for row in rows}
+    assert {row["kind"] for row in rows if row["concept"] == "Units"} == {"attribute"}
     assert codes[("Sex", "BOTHSEX")] == "_T"
     assert codes[("Age", "60+")] == "Y_GE60"
     assert codes[("Location", "URBAN")] == "U"

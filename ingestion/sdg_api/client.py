@@ -114,11 +114,29 @@ class SdgApiClient:
         return random.uniform(ceiling / 2, ceiling)  # jitter so parallel workers do not retry in step
 
     # -- endpoints -------------------------------------------------------------------------
-    def geo_area_codes(self) -> list[int]:
-        fetched = self.get_json("GeoArea/List", what="GeoArea/List")
+    def get_list(self, path: str, params: dict[str, Any] | None = None) -> FetchedJson:
+        """An endpoint whose answer is a JSON list (hierarchy, geo areas, code lists)."""
+        fetched = self.get_json(path, params, what=path)
         if not isinstance(fetched.data, list):
-            raise SdgApiError("GeoArea/List: expected a JSON list of {geoAreaCode, geoAreaName}")
-        return sorted({int(str(item["geoAreaCode"]).strip()) for item in fetched.data})
+            raise SdgApiError(f"{path}: expected a JSON list, got {type(fetched.data).__name__}")
+        return fetched
+
+    def geo_area_codes(self) -> list[int]:
+        return sorted({int(str(item["geoAreaCode"]).strip()) for item in self.get_list("GeoArea/List").data})
+
+    def goal_hierarchy(self) -> FetchedJson:
+        """Goals with their targets, indicators and series (one entry per series release)."""
+        return self.get_list("Goal/List", {"includechildren": "true"})
+
+    def geo_area_tree(self) -> FetchedJson:
+        return self.get_list("GeoArea/Tree")
+
+    def series_code_lists(self, series_code: str) -> list[tuple[str, FetchedJson]]:
+        """The series' dimension and attribute code lists (API code -> SDMX code)."""
+        return [
+            ("dimension", self.get_list(f"Series/{series_code}/Dimensions")),
+            ("attribute", self.get_list(f"Series/{series_code}/Attributes")),
+        ]
 
     def iter_series_pages(self, series_code: str, area_codes: Sequence[int] | None) -> Iterator[SeriesPage]:
         """Every page of ``Series/Data`` for one series, area batch by area batch."""

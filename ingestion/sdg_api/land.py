@@ -18,7 +18,7 @@ import pandas as pd
 
 from ingestion.sdg_api.client import SdgApiClient, SdgApiError, SeriesPage
 from ingestion.sdg_api.parse import KNOWN_FIELDS, RecordError, parse_code_lists, parse_observation
-from ingestion.warehouse import transaction
+from ingestion.warehouse import ensure_tables, transaction
 
 DDL = """
 create schema if not exists raw_sdg;
@@ -68,6 +68,9 @@ create table if not exists raw_sdg.series_code_lists (
     code varchar,                          -- the API's code, e.g. BOTHSEX
     description varchar,
     sdmx_code varchar,                     -- the SDMX code the API maps it to, e.g. _T
+    request_url varchar not null,          -- Series/{code}/Dimensions or /Attributes
+    fetched_at timestamptz not null,
+    response_sha256 varchar not null,
     batch_id varchar not null
 );
 create table if not exists raw_sdg.series_loads (
@@ -114,13 +117,19 @@ class SeriesLoad:
     unparseable_values: int = 0
     qualified_values: int = 0
     dimension_names: set[str] = field(default_factory=set)
+    # Schema drift, kept and reported: record fields the parser does not know, dimension names
+    # missing from the series' Dimensions code list, pages whose dimension names differ from page 1.
     unknown_fields: Counter = field(default_factory=Counter)
+    undeclared_dimensions: set[str] = field(default_factory=set)
+    pages_with_changed_dimensions: list[int] = field(default_factory=list)
+    recreated_tables: list[str] = field(default_factory=list)
     first_fetched_at: datetime | None = None
     last_fetched_at: datetime | None = None
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(DDL)
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Create the landing tables; returns those recreated because their layout changed."""
+    return ensure_tables(con, DDL)
 
 
 def land_series(
@@ -131,16 +140,21 @@ def land_series(
     run_id: str,
 ) -> SeriesLoad:
     """Fetch every page of ``series_code`` and replace that series in ``raw_sdg`` atomically."""
-    ensure_schema(con)
-    load = SeriesLoad(series_code=series_code)
+    load = SeriesLoad(series_code=series_code, recreated_tables=ensure_schema(con))
     retries_before = client.retries
     digest = hashlib.sha256(series_code.encode())
-    code_lists: dict[tuple, dict] = {}
+    code_lists = []
+    for kind, fetched in client.series_code_lists(series_code):
+        digest.update(fetched.sha256.encode())
+        lineage = {"request_url": fetched.url, "fetched_at": fetched.fetched_at, "response_sha256": fetched.sha256}
+        code_lists += [{**row, **lineage} for row in parse_code_lists(fetched.data, kind)]
+    declared_dimensions = {row["concept"] for row in code_lists if row["kind"] == "dimension"}
     with transaction(con):
         for table in ("series_observations", "series_code_lists", "series_loads"):
             con.execute(f"delete from raw_sdg.{table} where series_code = ?", [series_code])
         batch_expected: dict[tuple | None, int] = {}
         batch_landed: Counter = Counter()
+        first_page_dimensions: set[str] | None = None
         for page in client.iter_series_pages(series_code, area_codes):
             expected = batch_expected.setdefault(page.area_batch, page.total_elements)
             if page.total_elements != expected:
@@ -148,12 +162,15 @@ def land_series(
                     f"series {series_code} page {page.page_number}: totalElements changed from "
                     f"{expected} to {page.total_elements} while paging; the series changed upstream, retry later"
                 )
+            page_dimensions = {name for record in page.records for name in (record.get("dimensions") or {})}
+            if first_page_dimensions is None:
+                first_page_dimensions = page_dimensions
+            elif page.records and page_dimensions != first_page_dimensions:
+                load.pages_with_changed_dimensions.append(page.page_number)
             rows = _page_rows(page, run_id, load)
             if rows:
                 page_rows = pd.DataFrame(rows)  # noqa: F841 -- scanned by name in the SQL below
                 con.execute(_INSERT_OBSERVATIONS)
-            for row in parse_code_lists(page.envelope):
-                code_lists[(row["kind"], row["concept"], row["code"])] = row
             batch_landed[page.area_batch] += len(rows)
             load.pages += 1
             digest.update(page.fetched.sha256.encode())
@@ -173,9 +190,10 @@ def land_series(
         load.batch_id = digest.hexdigest()[:16]
         if load.pages == 0 or load.first_fetched_at is None:
             raise SdgApiError(f"series {series_code}: the API returned no pages")
+        load.undeclared_dimensions = load.dimension_names - declared_dimensions
         if code_lists:
             codes = pd.DataFrame([{**row, "series_code": series_code, "batch_id": load.batch_id}
-                                  for row in code_lists.values()])  # noqa: F841
+                                  for row in code_lists])  # noqa: F841 -- scanned by name below
             con.execute("insert into raw_sdg.series_code_lists by name select * from codes")
         con.execute(
             """insert into raw_sdg.series_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",

@@ -164,22 +164,72 @@ def parse_observation(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def parse_code_lists(envelope: dict[str, Any]) -> list[dict[str, str | None]]:
-    """The page envelope's ``dimensions``/``attributes`` code lists (API code -> SDMX code)."""
+def parse_code_lists(concepts: Any, kind: str) -> list[dict[str, str | None]]:
+    """An ``ApiDimension`` list (``[{id, codes: [{code, description, sdmx}]}]``) as flat rows.
+
+    ``Series/{code}/Dimensions`` and ``/Attributes`` answer in this shape, and so do the
+    ``dimensions``/``attributes`` fields of a ``Series/Data`` page envelope.
+    """
     rows: list[dict[str, str | None]] = []
-    for kind in ("dimensions", "attributes"):
-        for concept in envelope.get(kind) or []:
-            concept_id = concept.get("id")
-            if not concept_id:
-                continue
-            for code in concept.get("codes") or []:
-                rows.append(
-                    {
-                        "kind": kind[:-1],
-                        "concept": str(concept_id),
-                        "code": _text(code.get("code")),
-                        "description": _text(code.get("description")),
-                        "sdmx_code": _text(code.get("sdmx")),
-                    }
-                )
+    for concept in concepts or []:
+        concept_id = concept.get("id") if isinstance(concept, dict) else None
+        if not concept_id:
+            continue
+        for code in concept.get("codes") or []:
+            rows.append(
+                {
+                    "kind": kind,
+                    "concept": str(concept_id),
+                    "code": _text(code.get("code")),
+                    "description": _text(code.get("description")),
+                    "sdmx_code": _text(code.get("sdmx")),
+                }
+            )
+    return rows
+
+
+def parse_goal_hierarchy(goals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``Goal/List?includechildren=true`` flattened to one row per goal x target x indicator x series release.
+
+    A series appears once per release and may sit under several indicators; every occurrence
+    is kept so dbt can choose the latest release and keep every membership.
+    """
+    rows: list[dict[str, Any]] = []
+    for goal in goals:
+        base = {"goal_code": _text(goal.get("code")), "goal_title": _text(goal.get("title")),
+                "goal_description": _text(goal.get("description"))}
+        for target in goal.get("targets") or [None]:
+            target_row = {**base, "target_code": None, "target_title": None, "target_description": None}
+            if target:
+                target_row.update(target_code=_text(target.get("code")), target_title=_text(target.get("title")),
+                                  target_description=_text(target.get("description")))
+            for indicator in (target or {}).get("indicators") or [None]:
+                indicator_row = {**target_row, "indicator_code": None, "indicator_description": None, "tier": None}
+                if indicator:
+                    indicator_row.update(indicator_code=_text(indicator.get("code")),
+                                         indicator_description=_text(indicator.get("description")),
+                                         tier=_text(indicator.get("tier")))
+                for series in (indicator or {}).get("series") or [None]:
+                    rows.append({
+                        **indicator_row,
+                        "series_code": _text((series or {}).get("code")),
+                        "series_description": _text((series or {}).get("description")),
+                        "release": _text((series or {}).get("release")),
+                    })
+    return rows
+
+
+def parse_geo_tree(roots: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``GeoArea/Tree`` (nested ``children``) flattened to one row per node with its parent and root."""
+    rows: list[dict[str, Any]] = []
+    stack = [(node, None, None, 0) for node in reversed(roots)]
+    while stack:  # iterative: the tree is deep enough that recursion limits are not worth risking
+        node, parent, root, depth = stack.pop()
+        code = int(node["geoAreaCode"]) if node.get("geoAreaCode") is not None else None
+        root = root if root is not None else code
+        rows.append({"root_m49": root, "parent_m49": parent, "geo_area_m49": code,
+                     "geo_area_name": _text(node.get("geoAreaName")), "geo_area_type": _text(node.get("type")),
+                     "depth": depth})
+        for child in reversed(node.get("children") or []):
+            stack.append((child, code, root, depth + 1))
     return rows
