@@ -9,6 +9,7 @@ how ``dbt_project/profiles.yml`` resolves them.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,9 @@ class Settings:
     kobo_asset_uids: tuple[str, ...]
     min_cell_size: int
     dagster_home: Path
+    # DuckDB memory limit for the pipeline's own connections (landing, publication): beyond it
+    # DuckDB spills to disk instead of growing, so a large series cannot exhaust the machine.
+    duckdb_memory_limit: str
     # Secrets: kept out of repr so they never reach a log line or the Dagster UI.
     kobo_token: str | None = field(default=None, repr=False)
     pii_salt: str | None = field(default=None, repr=False)
@@ -91,6 +95,13 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _memory(env: Mapping[str, str]) -> str:
+    raw = (env.get("DUCKDB_MEMORY_LIMIT") or "512MB").strip()
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", raw, flags=re.IGNORECASE):
+        raise ConfigError(f"DUCKDB_MEMORY_LIMIT must be a size such as '512MB' or '2GB'; got {raw!r}")
+    return raw
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``env`` (default: the process environment)."""
     env = os.environ if env is None else env
@@ -108,6 +119,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         kobo_asset_uids=_csv(env, "KOBO_ASSET_UIDS") or (),
         min_cell_size=_positive_int(env, "MIN_CELL_SIZE", 5),
         dagster_home=_path(env, "DAGSTER_HOME", ".dagster_home"),
+        duckdb_memory_limit=_memory(env),
         kobo_token=env.get("KOBO_TOKEN") or None,
         pii_salt=env.get("PII_SALT") or None,
     )

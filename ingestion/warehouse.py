@@ -14,8 +14,11 @@ class WarehouseLockedError(RuntimeError):
 
 
 @contextmanager
-def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the DuckDB file at ``path`` and always close it, so the lock is never held longer than needed."""
+def connect(path: Path, *, read_only: bool = False, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the DuckDB file at ``path`` and always close it, so the lock is never held longer than needed.
+
+    ``memory_limit`` (e.g. ``"512MB"``) caps DuckDB's memory; past it, DuckDB spills to disk.
+    """
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -30,6 +33,8 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
             ) from exc
         raise
     try:
+        if memory_limit:
+            con.execute(f"set memory_limit = '{memory_limit}'")
         yield con
     finally:
         con.close()

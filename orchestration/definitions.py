@@ -32,7 +32,8 @@ ASSET_CHECKS = [fct_indicator_observations_suite]
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     return {
-        "warehouse": WarehouseResource(path=str(settings.warehouse_path), published_path=str(settings.published_path)),
+        "warehouse": WarehouseResource(path=str(settings.warehouse_path), published_path=str(settings.published_path),
+                                       memory_limit=settings.duckdb_memory_limit),
         "sdg_api": SdgApiResource(
             mode=settings.sdg_api_mode, base_url=settings.sdg_api_base_url, replay_dir=str(settings.sdg_replay_dir)
         ),

@@ -20,10 +20,11 @@ class WarehouseResource(dg.ConfigurableResource):
 
     path: str
     published_path: str
+    memory_limit: str = "512MB"
 
     @contextmanager
     def connection(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        with connect(Path(self.path), read_only=read_only) as con:
+        with connect(Path(self.path), read_only=read_only, memory_limit=self.memory_limit) as con:
             yield con
 
 

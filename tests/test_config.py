@@ -15,6 +15,7 @@ def test_defaults_follow_the_design():
     assert settings.sdg_api_mode == "live"
     assert settings.sdg_series is None and settings.sdg_areas is None
     assert settings.min_cell_size == 5
+    assert settings.duckdb_memory_limit == "512MB"
     assert settings.kobo_token is None and settings.pii_salt is None
 
 
@@ -35,7 +36,8 @@ def test_lists_are_parsed_and_all_means_everything():
 @pytest.mark.parametrize(
     "env, name",
     [({"SDG_API_MODE": "offline"}, "SDG_API_MODE"), ({"SDG_AREAS": "4,Afghanistan"}, "SDG_AREAS"),
-     ({"MIN_CELL_SIZE": "0"}, "MIN_CELL_SIZE"), ({"MIN_CELL_SIZE": "five"}, "MIN_CELL_SIZE")],
+     ({"MIN_CELL_SIZE": "0"}, "MIN_CELL_SIZE"), ({"MIN_CELL_SIZE": "five"}, "MIN_CELL_SIZE"),
+     ({"DUCKDB_MEMORY_LIMIT": "lots"}, "DUCKDB_MEMORY_LIMIT"), ({"DUCKDB_MEMORY_LIMIT": "1GB'; drop"}, "DUCKDB_MEMORY_LIMIT")],
 )
 def test_bad_values_name_the_variable(env, name):
     with pytest.raises(ConfigError, match=name):

@@ -83,6 +83,37 @@ def test_broken_record_names_series_page_and_record(api, tmp_path):
     del broken[5]["geoAreaCode"]
     api.page = {**api.page, "data": broken}
     with connect(tmp_path / "w.duckdb") as con:
-        with pytest.raises(SdgApiError, match=f"series {SERIES} page 1 record 5: .*geoAreaCode"):
+        with pytest.raises(SdgApiError, match=f"series {SERIES} areas 4..4 page 1 record 5: no readable geoAreaCode"):
             land_series(con, client_for(api), SERIES, [4], "run")
         assert con.execute("select count(*) from raw_sdg.series_observations").fetchone()[0] == 0
+
+
+def test_unknown_fields_are_kept_and_reported(api, tmp_path):
+    records = [dict(record) for record in api.page["data"]]
+    records[3]["disaggregationNote"] = {"text": "new in this release", "n": 2}
+    api.page = {**api.page, "data": records}
+    with connect(tmp_path / "w.duckdb") as con:
+        load = land_series(con, client_for(api), SERIES, [4], "run")
+        extras = con.execute("select record_index, extra_fields from raw_sdg.series_observations "
+                             "where extra_fields is not null and json_extract(extra_fields, '$.disaggregationNote') <> 'null'"
+                             ).fetchall()
+    assert load.unknown_fields == {"disaggregationNote": 62}  # the field exists on the page now
+    assert [(index, json.loads(extra)) for index, extra in extras] == [
+        (3, {"disaggregationNote": {"text": "new in this release", "n": 2}})
+    ]
+
+
+def test_field_missing_from_every_record_is_a_clear_error(api, tmp_path):
+    api.page = {**api.page, "data": [{k: v for k, v in r.items() if k != "value"} for r in api.page["data"]]}
+    with connect(tmp_path / "w.duckdb") as con:
+        with pytest.raises(SdgApiError, match=f"series {SERIES} areas 4..4 page 1: records lack required field\\(s\\) value"):
+            land_series(con, client_for(api), SERIES, [4], "run")
+
+
+def test_known_field_changing_type_is_refused_not_coerced(api, tmp_path):
+    records = [dict(record) for record in api.page["data"]]
+    records[0]["footnotes"] = "now a plain string"
+    api.page = {**api.page, "data": records}
+    with connect(tmp_path / "w.duckdb") as con:
+        with pytest.raises(SdgApiError, match="page 1 record 0: field footnotes changed JSON type"):
+            land_series(con, client_for(api), SERIES, [4], "run")

@@ -9,7 +9,6 @@ was being fetched and the last thing that went wrong.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import requests
 
 from ingestion.sdg_api.replay import ReplayAdapter
@@ -36,6 +36,7 @@ class SdgApiError(RuntimeError):
 @dataclass(frozen=True)
 class FetchedJson:
     data: Any
+    body: bytes  # the body as received, minus NUL padding: what DuckDB parses for data pages
     url: str
     sha256: str  # of the body exactly as received
     fetched_at: datetime
@@ -87,10 +88,11 @@ class SdgApiClient:
                 status = response.status_code
                 if status == 200:
                     body = response.content
-                    decoded, problem = _decode_json(body)
+                    decoded, stripped, problem = _decode_json(body)
                     if problem is None:
                         return FetchedJson(
                             data=decoded,
+                            body=stripped,
                             url=response.url,
                             sha256=hashlib.sha256(body).hexdigest(),
                             fetched_at=_response_time(response),
@@ -186,17 +188,15 @@ def _series_page(series_code: str, batch: tuple[int, ...] | None, page_number: i
     )
 
 
-def _decode_json(body: bytes) -> tuple[Any, str | None]:
+def _decode_json(body: bytes) -> tuple[Any, bytes, str | None]:
     # The API pads some answers with NUL bytes; strip them before deciding the body is broken.
     stripped = body.strip(b"\x00 \t\r\n")
     if not stripped:
-        return None, "an empty body"
+        return None, stripped, "an empty body"
     try:
-        return json.loads(stripped.decode("utf-8")), None
-    except UnicodeDecodeError:
-        return None, "a body that is not UTF-8"
-    except json.JSONDecodeError as exc:
-        return None, f"truncated or invalid JSON ({exc.msg} at byte {exc.pos} of {len(stripped)})"
+        return orjson.loads(stripped), stripped, None
+    except orjson.JSONDecodeError as exc:  # also raised for invalid UTF-8
+        return None, stripped, f"truncated or invalid JSON ({exc.msg} at byte {exc.pos} of {len(stripped)})"
 
 
 def _retry_after_seconds(response: requests.Response) -> float | None:

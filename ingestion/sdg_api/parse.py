@@ -1,34 +1,140 @@
-"""Parsing of UN SDG API ``Series/Data`` records into flat landing rows.
+"""Parsing of UN SDG API responses.
 
-The API types nearly everything as a string (``"5.52"``, ``"<5"``, ``"NaN"``) and the
-period as a float (``2007.0``). Every parsed value is landed beside the raw string it came
-from, so a data engineer can always see what the API actually said.
+``Series/Data`` pages are parsed inside DuckDB (``PAGE_SQL``): one ``from_json`` per page into typed
+columns, then the value rules below as SQL macros, so a million observations never become Python
+objects. The API types nearly everything as a string (``"5.52"``, ``"<5"``, ``"NaN"``) and the period
+as a float (``2007.0``); every parsed value is landed beside the raw string it came from.
+
+The small reference responses (code lists, hierarchy, geo tree) are parsed in Python below.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-# Strings the API uses for "no value": NaN, N (not available), NV (no value).
-MISSING_VALUE_MARKERS = frozenset({"", "nan", "n", "nv", "na", "n/a", "null", "none", ".."})
+import duckdb
 
-_QUALIFIED = re.compile(r"^\s*([<>])\s*=?\s*(.+?)\s*$")
+# Strings the API uses for "no value": NaN, N (not available), NV (no value), and friends.
+MISSING_VALUE_MARKERS = ("", "nan", "n", "nv", "na", "n/a", "null", "none", "..")
 
-# Fields of an observation record that the parser knows. Anything else is schema drift:
-# it is kept (in ``extra_fields``) and reported, never dropped.
-KNOWN_FIELDS = frozenset(
-    {
-        "goal", "target", "indicator", "series", "seriesDescription", "seriesCount",
-        "geoAreaCode", "geoAreaName", "timePeriodStart", "value", "valueType",
-        "time_detail", "timeCoverage", "upperBound", "lowerBound", "basePeriod",
-        "source", "geoInfoUrl", "footnotes", "attributes", "dimensions",
-    }
-)
+# Every record field the parser knows, with the type ``from_json`` gives it. Anything else is
+# schema drift: kept in ``extra_fields`` and reported, never dropped.
+RECORD_FIELDS: dict[str, Any] = {
+    "goal": ["VARCHAR"], "target": ["VARCHAR"], "indicator": ["VARCHAR"],
+    "series": "VARCHAR", "seriesDescription": "VARCHAR", "seriesCount": "VARCHAR",
+    "geoAreaCode": "VARCHAR", "geoAreaName": "VARCHAR", "timePeriodStart": "VARCHAR",
+    "value": "VARCHAR", "valueType": "VARCHAR", "time_detail": "VARCHAR", "timeCoverage": "VARCHAR",
+    "upperBound": "VARCHAR", "lowerBound": "VARCHAR", "basePeriod": "VARCHAR", "source": "VARCHAR",
+    "geoInfoUrl": "VARCHAR", "footnotes": ["VARCHAR"],
+    "attributes": "MAP(VARCHAR, VARCHAR)", "dimensions": "MAP(VARCHAR, VARCHAR)",
+}
+KNOWN_FIELDS = frozenset(RECORD_FIELDS)
+# A record without one of these cannot be placed (what, where, when); a page without one is an error.
 REQUIRED_FIELDS = ("series", "geoAreaCode", "timePeriodStart", "value")
+
+_MARKERS_SQL = ", ".join(f"'{marker}'" for marker in MISSING_VALUE_MARKERS)
+MACROS_SQL = f"""
+create or replace temp macro sdg_is_missing(raw) as raw is null or lower(trim(raw)) in ({_MARKERS_SQL});
+create or replace temp macro sdg_number_text(raw) as regexp_replace(trim(raw), '^[<>]\s*=?\s*', '');
+-- Commas only as thousands separators (1,234.5); a decimal comma is not a format the API uses.
+-- Plain numbers take the fast path (one cast); only text with a comma goes through the regex.
+create or replace temp macro sdg_plain_number(text) as
+    case when regexp_full_match(text, '[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?') then try_cast(text as double) end;
+create or replace temp macro sdg_number(raw) as
+    case
+        when sdg_is_missing(raw) then null
+        when not contains(sdg_number_text(raw), ',') then
+            case when isfinite(sdg_plain_number(sdg_number_text(raw))) then sdg_plain_number(sdg_number_text(raw)) end
+        when regexp_full_match(sdg_number_text(raw), '[+-]?\d{{1,3}}(,\d{{3}})+(\.\d+)?([eE][+-]?\d+)?') then
+            try_cast(replace(sdg_number_text(raw), ',', '') as double)
+    end;
+create or replace temp macro sdg_qualifier(raw) as
+    case when sdg_number(raw) is not null and regexp_matches(trim(raw), '^[<>]') then left(trim(raw), 1) end;
+create or replace temp macro sdg_is_unparseable(raw) as not sdg_is_missing(raw) and sdg_number(raw) is null;
+-- timePeriodStart arrives as a float (2007.0); the year is its integer part.
+create or replace temp macro sdg_year(raw) as cast(floor(try_cast(raw as double)) as integer);
+"""
+
+# Spooled pages -> typed rows. Each page's body is written to a file as received and read by
+# DuckDB's read_json with explicit types: a field whose JSON type changed fails the read loudly
+# (never coerced to NULL). {files} and {columns} are filled by spooled_pages_sql; sdg_page_lineage
+# maps each spool file to its request's lineage.
+_PAGES_SQL = """
+select
+    * exclude (value_number_text),
+    -- derived from the parsed number, so each value's rules run once
+    case when value is not null and regexp_matches(value_number_text, '^[<>]') then left(value_number_text, 1)
+    end as value_qualifier,
+    not value_is_missing and value is null as value_is_unparseable
+from (
+    select
+        md5(lineage.request_url || '#' || spooled.i::varchar) as record_id,
+        trim(r.series) as series_code,
+        r.seriesDescription as series_description,
+        coalesce(r.goal, []) as goal_codes,
+        coalesce(r.target, []) as target_codes,
+        coalesce(r.indicator, []) as indicator_codes,
+        r.geoAreaCode as geo_area_code_raw,
+        try_cast(trim(r.geoAreaCode) as integer) as geo_area_m49,
+        r.geoAreaName as geo_area_name,
+        r.timePeriodStart as time_period_start_raw,
+        sdg_year(r.timePeriodStart) as time_period,
+        r.time_detail,
+        r.timeCoverage as time_coverage,
+        r.value as value_raw,
+        trim(r.value) as value_number_text,
+        sdg_number(r.value) as value,
+        sdg_is_missing(r.value) as value_is_missing,
+        r.valueType as value_type,
+        r.upperBound as upper_bound_raw,
+        sdg_number(r.upperBound) as upper_bound,
+        r.lowerBound as lower_bound_raw,
+        sdg_number(r.lowerBound) as lower_bound,
+        r.basePeriod as base_period,
+        r.source,
+        coalesce(r.footnotes, []) as footnotes,
+        r.geoInfoUrl as geo_info_url,
+        r.seriesCount as series_count_raw,
+        coalesce(r.attributes, map()) as attributes,
+        coalesce(r.dimensions, map()) as dimensions,
+        {extra_fields} as extra_fields,
+        lineage.request_url,
+        lineage.page,
+        spooled.i as record_index,
+        lineage.fetched_at,
+        lineage.response_sha256,
+        lineage.run_id,
+        lineage.file as spool_file
+    from (
+        select unnest(data) as r, generate_subscripts(data, 1) - 1 as i, filename
+        from read_json({files}, format = 'unstructured', filename = true, maximum_object_size = 67108864,
+                       columns = {{'data': '{columns}[]'}})
+    ) as spooled
+    join sdg_page_lineage as lineage on lineage.file = spooled.filename
+)
+"""
+
+
+def _duckdb_type(spec: Any) -> str:
+    return "VARCHAR[]" if isinstance(spec, list) else spec
+
+
+def spooled_pages_sql(files: Sequence[str], unknown_fields: Sequence[str]) -> str:
+    """The read of spooled pages; unknown fields are read as JSON and kept in ``extra_fields``."""
+    fields = {**{name: _duckdb_type(spec) for name, spec in RECORD_FIELDS.items()},
+              **{name: "JSON" for name in unknown_fields}}
+    quote = lambda name: '"' + name.replace('"', '""').replace("'", "''") + '"'  # noqa: E731
+    columns = "STRUCT(" + ", ".join(f"{quote(name)} {kind}" for name, kind in fields.items()) + ")"
+    if unknown_fields:
+        packed = ", ".join(f"{quote(name)} := r.{quote(name)}" for name in unknown_fields)
+        extra = f"to_json(struct_pack({packed}))"
+    else:
+        extra = "null::json"
+    file_list = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+    return _PAGES_SQL.format(extra_fields=extra, files=file_list, columns=columns)
 
 
 class RecordError(ValueError):
@@ -43,48 +149,15 @@ class ParsedValue:
     is_unparseable: bool  # the API said something we cannot read as a number
 
 
-def parse_value(raw: Any) -> ParsedValue:
-    """Parse an API value string such as ``"12.5"``, ``"<5"``, ``">95"`` or ``"NaN"``."""
-    if raw is None:
-        return ParsedValue(None, None, True, False)
-    if isinstance(raw, bool):
-        return ParsedValue(None, None, False, True)
-    if isinstance(raw, (int, float)):
-        number = float(raw)
-        if math.isnan(number):
-            return ParsedValue(None, None, True, False)
-        return ParsedValue(number, None, False, not math.isfinite(number))
-    text = str(raw).strip()
-    if text.lower() in MISSING_VALUE_MARKERS:
-        return ParsedValue(None, None, True, False)
-    qualifier = None
-    match = _QUALIFIED.match(text)
-    if match:
-        qualifier, text = match.group(1), match.group(2)
-    try:
-        number = float(text.replace(",", "")) if _looks_numeric(text) else None
-    except ValueError:
-        number = None
-    if number is None or not math.isfinite(number):
-        return ParsedValue(None, None, False, True)
-    return ParsedValue(number, qualifier, False, False)
-
-
-_NUMERIC = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?([eE][+-]?\d+)?$")
-
-
-def _looks_numeric(text: str) -> bool:
-    return bool(text) and text not in {".", "+", "-"} and bool(_NUMERIC.match(text))
-
-
-def parse_year(raw: Any) -> int | None:
-    """``timePeriodStart`` arrives as a float (``2007.0``); the year is its integer part."""
-    if raw is None or raw == "":
-        return None
-    number = float(raw)
-    if not math.isfinite(number):
-        return None
-    return int(number)
+def parse_values(con: duckdb.DuckDBPyConnection, raw_values: Sequence[str | None]) -> list[ParsedValue]:
+    """The landing rules for value strings, applied to a list (for inspection and tests)."""
+    con.execute(MACROS_SQL)
+    rows = con.execute(
+        "select sdg_number(v), sdg_qualifier(v), sdg_is_missing(v), sdg_is_unparseable(v) "
+        "from (select unnest($values) as v, generate_subscripts($values, 1) as i) order by i",
+        {"values": list(raw_values)},
+    ).fetchall()
+    return [ParsedValue(*row) for row in rows]
 
 
 def parse_m49(raw: Any) -> int:
@@ -96,72 +169,6 @@ def _text(raw: Any) -> str | None:
     if raw is None:
         return None
     return str(raw)
-
-
-def _str_list(raw: Any) -> list[str]:
-    if raw is None:
-        return []
-    if isinstance(raw, list):
-        return [str(item) for item in raw if item is not None]
-    return [str(raw)]
-
-
-def _str_map(raw: Any) -> dict[str, str]:
-    if not isinstance(raw, dict):
-        return {}
-    return {str(key): "" if value is None else str(value) for key, value in raw.items()}
-
-
-def parse_observation(record: dict[str, Any]) -> dict[str, Any]:
-    """Flatten one ``Series/Data`` record into a landing row (lineage is added by the lander)."""
-    missing = [name for name in REQUIRED_FIELDS if name not in record]
-    if missing:
-        raise RecordError(f"record lacks required field(s) {', '.join(missing)}")
-    for name in ("series", "geoAreaCode", "timePeriodStart"):
-        if record[name] in (None, ""):
-            raise RecordError(f"record has an empty {name}")
-    value = parse_value(record["value"])
-    upper = parse_value(record.get("upperBound"))
-    lower = parse_value(record.get("lowerBound"))
-    extra = {key: record[key] for key in record if key not in KNOWN_FIELDS}
-    try:
-        geo_area_m49 = parse_m49(record["geoAreaCode"])
-        time_period = parse_year(record["timePeriodStart"])
-    except (TypeError, ValueError) as exc:
-        raise RecordError(f"unreadable geoAreaCode/timePeriodStart: {exc}") from exc
-    return {
-        "series_code": str(record["series"]).strip(),
-        "series_description": _text(record.get("seriesDescription")),
-        "goal_codes": _str_list(record.get("goal")),
-        "target_codes": _str_list(record.get("target")),
-        "indicator_codes": _str_list(record.get("indicator")),
-        "geo_area_code_raw": str(record["geoAreaCode"]),
-        "geo_area_m49": geo_area_m49,
-        "geo_area_name": _text(record.get("geoAreaName")),
-        "time_period_start_raw": _text(record["timePeriodStart"]),
-        "time_period": time_period,
-        "time_detail": _text(record.get("time_detail")),
-        "time_coverage": _text(record.get("timeCoverage")),
-        "value_raw": _text(record["value"]),
-        "value": value.number,
-        "value_qualifier": value.qualifier,
-        "value_is_missing": value.is_missing,
-        "value_is_unparseable": value.is_unparseable,
-        "value_type": _text(record.get("valueType")),
-        "upper_bound_raw": _text(record.get("upperBound")),
-        "upper_bound": upper.number,
-        "lower_bound_raw": _text(record.get("lowerBound")),
-        "lower_bound": lower.number,
-        "base_period": _text(record.get("basePeriod")),
-        "source": _text(record.get("source")),
-        "footnotes": _str_list(record.get("footnotes")),
-        "geo_info_url": _text(record.get("geoInfoUrl")),
-        "series_count_raw": _text(record.get("seriesCount")),
-        # JSON text here; the lander casts it to MAP(VARCHAR, VARCHAR) inside DuckDB.
-        "attributes": json.dumps(_str_map(record.get("attributes")), sort_keys=True),
-        "dimensions": json.dumps(_str_map(record.get("dimensions")), sort_keys=True),
-        "extra_fields": json.dumps(extra, sort_keys=True, default=str) if extra else None,
-    }
 
 
 def parse_code_lists(concepts: Any, kind: str) -> list[dict[str, str | None]]:

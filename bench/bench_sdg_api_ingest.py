@@ -1,0 +1,113 @@
+"""Benchmark: ingest one synthetic series of 1,000,000 observations served by a local SDG API in pages of 1000.
+
+Three approaches, each in its own subprocess (so peak RSS is its own), against the same server:
+- pipeline: the project's client + streaming lander (ingestion/sdg_api/land.py) into a DuckDB file;
+- reference (the practical limit): a bare `requests` loop downloading every page to memory, plus
+  DuckDB's own `read_json` of the same pages from disk into a table;
+- naive: collect every page, `pandas.json_normalize`, insert once.
+Targets: pipeline within 2x of the reference, at least 5x faster than naive, peak RSS under 1 GB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from bench.report import BenchResult
+from ingestion.sdg_api import synthetic
+
+TOTAL = int(os.environ.get("BENCH_SDG_ROWS", "1000000"))
+PAGE_SIZE = 1000
+SPEC = synthetic.SeriesSpec(
+    "BENCH_SERIES", "8", "8.5", "8.5.2",
+    "Unemployment rate, by sex, age and persons with disabilities (%) - synthetic benchmark series",
+    "PERCENT", {"Sex": ["BOTHSEX", "FEMALE", "MALE"]}, (0.0, 100.0),
+)
+WORKER = Path(__file__).with_name("sdg_api_ingest_worker.py")
+
+
+def write_pages(directory: Path) -> int:
+    pages = -(-TOTAL // PAGE_SIZE)
+    for number in range(1, pages + 1):
+        (directory / f"page_{number}.json").write_text(json.dumps(synthetic.bulk_page(SPEC, number, PAGE_SIZE, TOTAL)))
+    (directory / "dimensions.json").write_text(json.dumps(synthetic.code_list_response(SPEC)))
+    (directory / "attributes.json").write_text(json.dumps(synthetic.attribute_list_response(SPEC)))
+    return pages
+
+
+class PageHandler(SimpleHTTPRequestHandler):
+    """Serves the pre-written pages at the API's paths, so serving costs the same for every approach."""
+
+    def translate_path(self, path: str) -> str:
+        parts = urlsplit(path)
+        params = parse_qs(parts.query)
+        if parts.path.endswith("/Series/Data"):
+            name = f"page_{params['page'][0]}.json"
+        elif parts.path.endswith("/Dimensions"):
+            name = "dimensions.json"
+        else:
+            name = "attributes.json"
+        return os.path.join(self.directory, name)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def run_worker(approach: str, base_url: str, directory: Path) -> dict:
+    completed = subprocess.run([sys.executable, str(WORKER), approach, base_url, str(directory), SPEC.code],
+                               capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{approach} failed: {completed.stderr[-2000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def run() -> BenchResult:
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        pages = write_pages(directory)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(PageHandler, directory=str(directory)))
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        base_url = f"http://127.0.0.1:{server.server_address[1]}/sdgapi"
+        try:
+            pipeline = run_worker("pipeline", base_url, directory)
+            reference = run_worker("reference", base_url, directory)
+            naive = run_worker("naive", base_url, directory)
+        finally:
+            server.shutdown()
+    for name, measured in (("pipeline", pipeline), ("reference", reference), ("naive", naive)):
+        if measured["rows"] != TOTAL:
+            raise RuntimeError(f"{name} landed {measured['rows']} rows, expected {TOTAL}")
+    return BenchResult(
+        name="sdg_api_ingest",
+        figures={
+            "rows": TOTAL, "pages": pages,
+            "wall_s": round(pipeline["wall_s"], 2),
+            "rows_per_s": round(TOTAL / pipeline["wall_s"]),
+            "peak_rss_mb": round(pipeline["peak_rss_mb"]),
+            "reference_wall_s": round(reference["wall_s"], 2),
+            "reference_download_s": round(reference["download_s"], 2),
+            "reference_read_json_s": round(reference["read_json_s"], 2),
+            "reference_peak_rss_mb": round(reference["peak_rss_mb"]),
+            "naive_wall_s": round(naive["wall_s"], 2),
+            "naive_peak_rss_mb": round(naive["peak_rss_mb"]),
+            "speedup_vs_naive": round(naive["wall_s"] / pipeline["wall_s"], 2),
+            "targets": "ratio_to_reference <= 2, speedup_vs_naive >= 5, peak_rss_mb < 1024",
+        },
+        reference="bare requests download of the same pages + DuckDB read_json of them from disk",
+        ratio_to_reference=round(pipeline["wall_s"] / reference["wall_s"], 2),
+        target_ratio=2.0,
+    )
+
+
+if __name__ == "__main__":
+    result = run()
+    print(json.dumps(result.figures, indent=2), result.ratio_to_reference)

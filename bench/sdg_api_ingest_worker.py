@@ -1,0 +1,76 @@
+"""One measured approach of bench_sdg_api_ingest, run in its own process: prints {wall_s, rows, peak_rss_mb}."""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import duckdb  # noqa: E402
+import pandas as pd  # noqa: E402
+import requests  # noqa: E402
+
+
+def pipeline(base_url: str, directory: Path, series: str) -> dict:
+    from ingestion.sdg_api.client import SdgApiClient, make_session
+    from ingestion.sdg_api.land import land_series
+    from ingestion.config import load_settings
+    from ingestion.warehouse import connect
+
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        with connect(Path(tmp) / "bench.duckdb", memory_limit=load_settings().duckdb_memory_limit) as con:
+            load = land_series(con, SdgApiClient(base_url, make_session("live", base_url)), series, None, "bench")
+        return {"wall_s": time.perf_counter() - start, "rows": load.rows_landed}
+
+
+def _download(base_url: str, series: str) -> list[bytes]:
+    session = requests.Session()
+    bodies, page, pages = [], 1, 1
+    while page <= pages:
+        response = session.get(f"{base_url}/v1/sdg/Series/Data",
+                               params={"seriesCode": series, "pageSize": 1000, "page": page}, timeout=60)
+        response.raise_for_status()
+        bodies.append(response.content)
+        if page == 1:
+            pages = json.loads(response.content)["totalPages"]
+        page += 1
+    return bodies
+
+
+def reference(base_url: str, directory: Path, series: str) -> dict:
+    start = time.perf_counter()
+    bodies = _download(base_url, series)
+    downloaded = time.perf_counter()
+    del bodies
+    with tempfile.TemporaryDirectory() as tmp, duckdb.connect(str(Path(tmp) / "ref.duckdb")) as con:
+        con.execute(
+            f"create table observations as select unnest(data, recursive := true) "
+            f"from read_json('{directory}/page_*.json', maximum_object_size = 100000000)"
+        )
+        rows = con.execute("select count(*) from observations").fetchone()[0]
+    end = time.perf_counter()
+    return {"wall_s": end - start, "download_s": downloaded - start, "read_json_s": end - downloaded, "rows": rows}
+
+
+def naive(base_url: str, directory: Path, series: str) -> dict:
+    start = time.perf_counter()
+    records = [record for body in _download(base_url, series) for record in json.loads(body)["data"]]
+    frame = pd.json_normalize(records)
+    frame = frame.astype({column: "str" for column in frame.columns if frame[column].dtype == object})
+    with tempfile.TemporaryDirectory() as tmp, duckdb.connect(str(Path(tmp) / "naive.duckdb")) as con:
+        con.execute("create table observations as select * from frame")
+        rows = con.execute("select count(*) from observations").fetchone()[0]
+    return {"wall_s": time.perf_counter() - start, "rows": rows}
+
+
+if __name__ == "__main__":
+    approach, base_url, directory, series = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4]
+    measured = {"pipeline": pipeline, "reference": reference, "naive": naive}[approach](base_url, directory, series)
+    measured["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(measured))
