@@ -1,0 +1,350 @@
+"""Ingesting one partner's inbox folder: every file through its contract into ``raw_partners``,
+then the feedback reports. This is what a Dagster asset (one partition per partner) calls.
+
+A file that cannot be used produces a file-level problem and the run goes on with the next
+file; the partner's files are only ever opened for reading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ingestion.partners.codes import Problem
+from ingestion.partners.contract import Contract, ContractError, contract_path, load_contract
+from ingestion.partners.inbox import list_partners, partner_entries, validate_partner_id
+from ingestion.partners.land import FileVersion, ensure_schema, land_file, previous_version, record_failure, upsert_partner
+from ingestion.partners.read import CELLS, FileRejected, StagedFile, stage_file
+from ingestion.partners.report import write_partner_reports
+from ingestion.partners.rules import EVAL, LOOKUP, PERIODS, Evaluation, decimal_separator, evaluate
+from ingestion.partners.sniff import Sniff, sniff_file
+
+log = logging.getLogger(__name__)
+
+_TEMP_TABLES = (LOOKUP, PERIODS, CELLS)
+# DuckDB's memory while partner files are read: a 1,000,000-row file needs about half of it; a
+# larger file spills its staged cells to disk rather than growing the process.
+MEMORY_LIMIT = "768MB"
+
+
+@dataclass
+class FileIngestResult:
+    partner_id: str
+    file_name: str
+    sha256: str
+    status: str  # loaded | loaded_with_rejections | rejected | retry | unchanged (landed before, same bytes)
+    rows_read: int = 0
+    observations_landed: int = 0
+    observations_quarantined: int = 0
+    values_missing: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    errors: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    batch_id: str = ""
+    report_markdown: Path | None = None
+    report_html: Path | None = None
+
+
+@dataclass
+class PartnerIngestResult:
+    partner_id: str
+    partner_name: str | None
+    contract_path: Path | None
+    files: list[FileIngestResult] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)  # partner-level: no or invalid contract
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # inbox entries not read, with why
+    report_markdown: Path | None = None
+    report_html: Path | None = None
+
+    @property
+    def observations_landed(self) -> int:
+        return sum(item.observations_landed for item in self.files)
+
+    @property
+    def observations_quarantined(self) -> int:
+        return sum(item.observations_quarantined for item in self.files)
+
+    @property
+    def rejected_by_reason(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for item in self.files:
+            for reason, count in item.rejected_by_reason.items():
+                totals[reason] = totals.get(reason, 0) + count
+        return dict(sorted(totals.items()))
+
+    @property
+    def failed_files(self) -> list[FileIngestResult]:
+        return [item for item in self.files if item.status in ("rejected", "retry")]
+
+    def metadata(self) -> dict[str, Any]:
+        """Plain JSON-able figures for a Dagster asset's metadata."""
+        return {
+            "partner_id": self.partner_id,
+            "partner_name": self.partner_name,
+            "files": len(self.files),
+            "files_failed": len(self.failed_files),
+            "observations_landed": self.observations_landed,
+            "observations_quarantined": self.observations_quarantined,
+            "rejected_by_reason": self.rejected_by_reason,
+            "partner_errors": [problem.message for problem in self.errors],
+            "report_markdown": str(self.report_markdown) if self.report_markdown else None,
+            "report_html": str(self.report_html) if self.report_html else None,
+            "per_file": {
+                item.file_name: {
+                    "status": item.status, "sha256": item.sha256, "landed": item.observations_landed,
+                    "quarantined": item.observations_quarantined, "rejected_by_reason": item.rejected_by_reason,
+                    "errors": [problem.message for problem in item.errors],
+                    "report_markdown": str(item.report_markdown) if item.report_markdown else None,
+                } for item in self.files
+            },
+        }
+
+
+def batch_id_for(file_sha256: str, contract_sha256: str) -> str:
+    """Same file under the same contract: same batch id, whichever run lands it."""
+    return hashlib.sha256(f"{file_sha256}:{contract_sha256}".encode()).hexdigest()[:16]
+
+
+def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"drop view if exists temp.{EVAL}")
+    for table in _TEMP_TABLES:
+        con.execute(f"drop table if exists temp.{table}")
+
+
+def _version(partner_id: str, path: Path, sniff: Sniff) -> FileVersion:
+    modified = datetime.fromtimestamp(sniff.mtime_ns / 1e9, tz=timezone.utc)
+    return FileVersion(partner_id, path.name, sniff.sha256, sniff.size, modified)
+
+
+def _notes(staged: StagedFile, evaluation: Evaluation | None) -> list[str]:
+    notes = list(staged.notes)
+    if staged.personal_removed:
+        notes.append("these columns hold personal data and were removed before anything was stored, as agreed: "
+                     + ", ".join(f"'{name}'" for name in staged.personal_removed))
+    if evaluation is not None:
+        layout = evaluation.layout
+        if layout.unmapped:
+            notes.append("these columns are not in your data contract; we kept them as extra breakdowns of your figures "
+                         "(tell us what they mean so we can use them): "
+                         + ", ".join(f"'{name}'" for name, _ in layout.unmapped))
+        if layout.ignored_blank:
+            notes.append("these columns are empty and were ignored: " + ", ".join(f"'{name}'" for name in layout.ignored_blank))
+    return notes
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    path: Path,
+    run_id: str,
+    now: datetime,
+) -> FileIngestResult:
+    """Land one file of ``contract.partner_id``; never raises for a problem with the file itself."""
+    partner_id = contract.partner_id
+    try:
+        sniff = sniff_file(path)
+    except OSError as exc:
+        return FileIngestResult(partner_id, path.name, "", "retry", errors=[Problem(
+            "unreadable", f"the file could not be opened ({exc.strerror})", "We will try again at the next run.")])
+    version = _version(partner_id, path, sniff)
+    batch_id = batch_id_for(sniff.sha256, contract.sha256)
+    result = FileIngestResult(partner_id, path.name, sniff.sha256, "unchanged", batch_id=batch_id)
+
+    previous = previous_version(con, partner_id, path.name)
+    if (previous and previous["sha256"] == sniff.sha256 and previous["contract_sha256"] == contract.sha256
+            and previous["status"] != "retry"):
+        # The same bytes under the same contract: nothing to do (the stored outcome stands; a file
+        # that was rejected stays rejected until the partner sends a new version).
+        if previous["status"] == "rejected":
+            result.status = "rejected"
+        result.rows_read = previous["rows_read"]
+        result.observations_landed = previous["observations_landed"]
+        result.observations_quarantined = previous["observations_quarantined"]
+        result.values_missing = previous["values_missing"]
+        result.rejected_by_reason = dict(con.execute(
+            "select reason_code, count(*) from raw_partners.quarantine where partner_id = ? and source_file = ? "
+            "and file_sha256 = ? group by reason_code order by reason_code", [partner_id, path.name, sniff.sha256]).fetchall())
+        result.errors = [Problem(**error) for error in json.loads(previous["errors"])]
+        return result
+
+    spec = contract.spec_for(path.name)
+    staged: StagedFile | None = None
+    status = "rejected"
+    try:
+        if spec is None:
+            patterns = ", ".join(f"'{pattern}'" for entry in contract.files for pattern in entry.patterns)
+            raise FileRejected([Problem(
+                "no_matching_pattern", f"the file name '{path.name}' matches no file pattern of the contract ({patterns})",
+                "Name the file as agreed (or ask us to add this kind of file to your contract).")])
+        if spec.format not in ("open_sdg", "wide"):
+            raise FileRejected([Problem(
+                "unsupported_format", f"the contract reads this file as '{spec.format}', which is not supported yet",
+                "Send the data as an Open SDG-style or wide CSV/XLSX file for now.")])
+        staged = stage_file(con, path, spec, sniff)
+        if staged.rows_read == 0:
+            raise FileRejected([Problem("empty", f"the file has column names (row {staged.header_row}) but no data rows",
+                                        "Send the file again with its data rows.")])
+        evaluation = evaluate(con, contract, spec, staged)
+        if evaluation.blank_rows == staged.rows_read:
+            raise FileRejected([Problem("empty", f"all {staged.rows_read} rows under the column names are empty",
+                                        "Send the file again with its data rows.")])
+        after = os.stat(path)
+        if after.st_size != sniff.size or after.st_mtime_ns != sniff.mtime_ns:
+            status = "retry"
+            raise FileRejected([Problem("file_changed_during_read", "the file changed while it was being read",
+                                        "Nothing to do: it is read again at the next run, once it has finished copying.")])
+        notes = _notes(staged, evaluation)
+        counts = land_file(con, version=version, contract=contract, file_entry=spec.label, file_format=spec.format,
+                           staged=staged, evaluation=evaluation, decimal=decimal_separator(spec, staged), notes=notes,
+                           batch_id=batch_id, run_id=run_id, ingested_at=now)
+        result.status = "loaded_with_rejections" if counts.quarantined else "loaded"
+        result.rows_read = staged.rows_read
+        result.observations_landed = counts.landed
+        result.observations_quarantined = counts.quarantined
+        result.values_missing = counts.values_missing
+        result.rejected_by_reason = counts.by_reason
+        result.notes = notes
+    except FileRejected as rejected:
+        result.status, result.errors = status, rejected.problems
+        result.notes = _notes(staged, None) if staged else []
+    except Exception as exc:  # a bug must not stop the other files; the file is retried next run
+        log.exception("partner %s file %s: unexpected error", partner_id, path.name)
+        result.status, result.errors = "retry", [Problem(
+            "internal_error", f"an unexpected error stopped the processing of this file ({type(exc).__name__}: {exc})",
+            "Nothing to do for you: the data team has been told, and the file is read again at the next run.")]
+    finally:
+        _drop_temp_tables(con)
+    if result.status in ("rejected", "retry"):
+        record_failure(con, version=version, contract=contract, file_entry=spec.label if spec else None,
+                       file_format=spec.format if spec else None, problems=result.errors, notes=result.notes,
+                       status=result.status, staged=staged, batch_id=batch_id, run_id=run_id, ingested_at=now)
+    return result
+
+
+_UNITS = {"b": 1, "bytes": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+          "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+
+
+def _size(text: str) -> float:
+    """DuckDB's memory sizes as bytes: '768MB', '18.8 GiB'."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([A-Za-z]*)\s*", text)
+    if not match:
+        return float("inf")
+    return float(match.group(1)) * _UNITS.get(match.group(2).lower() or "b", 1)
+
+
+@contextmanager
+def memory_budget(con: duckdb.DuckDBPyConnection, limit: str | None) -> Iterator[None]:
+    """Cap DuckDB's memory while partner files are read, so a huge file spills to disk instead of
+    growing the process (restored afterwards; never raised above the connection's own limit)."""
+    current = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    lower = limit is not None and _size(limit) < _size(current)
+    if lower:
+        con.execute(f"set memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        if lower:
+            con.execute(f"set memory_limit = '{current}'")
+
+
+def ingest_partner(
+    con: duckdb.DuckDBPyConnection,
+    partner_id: str,
+    inbox: Path,
+    contracts_dir: Path,
+    reports_dir: Path,
+    run_id: str,
+    now: datetime,
+    memory_limit: str | None = MEMORY_LIMIT,
+) -> PartnerIngestResult:
+    """Ingest every file in ``<inbox>/<partner_id>/`` and write the partner's feedback reports.
+
+    Raises ``InvalidPartnerIdError`` for an unsafe id (before touching any path); every other
+    problem is reported in the result."""
+    validate_partner_id(partner_id)
+    if memory_limit is not None and not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory_limit):
+        raise ValueError(f"memory_limit must look like '768MB' or '2GiB'; got {memory_limit!r}")
+    with memory_budget(con, memory_limit):
+        return _ingest_partner(con, partner_id, inbox, contracts_dir, reports_dir, run_id, now)
+
+
+def _ingest_partner(
+    con: duckdb.DuckDBPyConnection,
+    partner_id: str,
+    inbox: Path,
+    contracts_dir: Path,
+    reports_dir: Path,
+    run_id: str,
+    now: datetime,
+) -> PartnerIngestResult:
+    ensure_schema(con)
+    files, skipped = partner_entries(inbox, partner_id)
+    path = contract_path(contracts_dir, partner_id)
+    result = PartnerIngestResult(partner_id, None, path if path.exists() else None, skipped=skipped)
+    contract: Contract | None = None
+    if not path.exists():
+        result.errors.append(Problem(
+            "no_contract", f"there is no data contract for partner '{partner_id}' ({path.name} in the contracts folder)",
+            f"The data team writes contracts/partners/{partner_id}.yml (see contracts/partners/README.md); "
+            "until then this partner's files are not read."))
+    else:
+        try:
+            contract = load_contract(path)
+        except ContractError as exc:
+            result.errors.append(Problem("invalid_contract", str(exc), "The data team fixes the contract as the message says."))
+    if contract is None:
+        for file_path in files:
+            result.files.append(_without_contract(con, partner_id, file_path, result.errors, run_id, now))
+    else:
+        result.partner_name = contract.name
+        upsert_partner(con, contract, path.name, run_id, now)
+        for file_path in files:
+            result.files.append(ingest_file(con, contract, file_path, run_id, now))
+    for name, why in skipped:
+        log.warning("partner %s: %s not read: %s", partner_id, name, why)
+    index_md, index_html, per_file = write_partner_reports(
+        con, partner_id, result.partner_name, [item.file_name for item in result.files],
+        [problem.as_dict() for problem in result.errors], skipped, reports_dir)
+    result.report_markdown, result.report_html = index_md, index_html
+    for item in result.files:
+        item.report_markdown, item.report_html = per_file.get(item.file_name, (None, None))
+    return result
+
+
+def _without_contract(con, partner_id: str, path: Path, problems: list[Problem], run_id: str, now: datetime) -> FileIngestResult:
+    try:
+        sniff = sniff_file(path)
+    except OSError as exc:
+        return FileIngestResult(partner_id, path.name, "", "retry", errors=[Problem(
+            "unreadable", f"the file could not be opened ({exc.strerror})", "We will try again at the next run.")])
+    version = _version(partner_id, path, sniff)
+    batch_id = batch_id_for(sniff.sha256, "")
+    record_failure(con, version=version, contract=None, file_entry=None, file_format=None, problems=problems,
+                   notes=[], status="rejected", staged=None, batch_id=batch_id, run_id=run_id, ingested_at=now)
+    return FileIngestResult(partner_id, path.name, sniff.sha256, "rejected", errors=list(problems), batch_id=batch_id)
+
+
+def ingest_inbox(
+    con: duckdb.DuckDBPyConnection,
+    inbox: Path,
+    contracts_dir: Path,
+    reports_dir: Path,
+    run_id: str,
+    now: datetime,
+    memory_limit: str | None = MEMORY_LIMIT,
+) -> list[PartnerIngestResult]:
+    """Every partner folder in the inbox, one after the other (for a non-partitioned run)."""
+    return [ingest_partner(con, partner_id, inbox, contracts_dir, reports_dir, run_id, now, memory_limit)
+            for partner_id in list_partners(inbox)]
