@@ -1,0 +1,49 @@
+"""KoBoToolbox citizen-generated data: contracts, export readers, API v2 client, privacy-safe landing.
+
+Public API (plain Python; Dagster assets call these):
+
+- :func:`load_contract` / :func:`load_contracts` / :func:`parse_contract`: the survey contracts.
+- :func:`ingest_kobo_export`: one export file (CSV or XLSX) from the partner inbox.
+- :func:`ingest_kobo_api` with a :class:`KoboClient`: one asset pulled from the API v2.
+- :func:`land_contract`: the contract's survey, field and indicator tables alone.
+"""
+
+from ingestion.kobo.client import KoboClient, kobo_client_from_settings
+from ingestion.kobo.contract import KoboContract, contract_for_asset, load_contract, load_contracts, parse_contract
+from ingestion.kobo.errors import (
+    KoboApiError,
+    KoboAssetChangedError,
+    KoboAuthError,
+    KoboContractError,
+    KoboError,
+    KoboExportError,
+    KoboFormMismatchError,
+    PiiSaltMissingError,
+)
+from ingestion.kobo.land import KoboIngestResult, ingest_kobo_api, ingest_kobo_export
+from ingestion.kobo.tables import ensure_schema, land_contract
+from ingestion.kobo.privacy import PUBLIC_TEST_SALT
+
+__all__ = [
+    "PUBLIC_TEST_SALT",
+    "KoboApiError",
+    "KoboAssetChangedError",
+    "KoboAuthError",
+    "KoboClient",
+    "KoboContract",
+    "KoboContractError",
+    "KoboError",
+    "KoboExportError",
+    "KoboFormMismatchError",
+    "KoboIngestResult",
+    "PiiSaltMissingError",
+    "contract_for_asset",
+    "ensure_schema",
+    "ingest_kobo_api",
+    "ingest_kobo_export",
+    "kobo_client_from_settings",
+    "land_contract",
+    "load_contract",
+    "load_contracts",
+    "parse_contract",
+]

@@ -1,0 +1,193 @@
+"""The bundled fictional survey (seeded, reproducible) and the reference aggregation dbt must implement."""
+
+import csv
+import importlib.util
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from ingestion.kobo import ingest_kobo_export, load_contract, parse_contract
+from ingestion.kobo.form import FormDefinition
+from ingestion.warehouse import connect
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_DIR = REPO / "data" / "kobo" / "demo_wg_household_2025"
+REFERENCE_SQL = REPO / "contracts" / "kobo" / "aggregation_reference.sql"
+NOW = datetime(2025, 6, 2, 12, 0, tzinfo=timezone.utc)
+WG = ["wg_seeing", "wg_hearing", "wg_walking", "wg_cognition", "wg_selfcare", "wg_communication"]
+
+
+def generator():
+    spec = importlib.util.spec_from_file_location("make_kobo_sample", REPO / "scripts" / "make_kobo_sample.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_generator_reproduces_the_committed_files_byte_for_byte(tmp_path):
+    generator().main(["--out", str(tmp_path)])
+    for name in ("demo_wg_household_2025.csv", "demo_wg_household_2025_form.xlsx"):
+        assert (tmp_path / name).read_bytes() == (SAMPLE_DIR / name).read_bytes(), name
+
+
+def test_the_export_has_kobo_shape():
+    raw = (SAMPLE_DIR / "demo_wg_household_2025.csv").read_bytes()
+    assert b"\r\n" not in raw and raw.endswith(b"\n")
+    with (SAMPLE_DIR / "demo_wg_household_2025.csv").open(encoding="utf-8", newline="") as handle:
+        table = list(csv.reader(handle, delimiter=";"))
+    header, body = table[0], table[1:]
+    assert len(body) == 334 and len(header) == 71 and all(len(row) == 71 for row in body)
+    assert raw.splitlines()[1].startswith(b'"2025-') and raw.count(b'";"') == 70 * 335  # every field quoted
+    assert header[-12:] == ["meta/rootUuid", "meta/deprecatedID", "_id", "_uuid", "_submission_time",
+                            "_validation_status", "_notes", "_status", "_submitted_by", "__version__", "_tags", "_index"]
+    assert header[header.index("location/gps"):header.index("location/gps") + 5] == [
+        "location/gps", "_location/gps_latitude", "_location/gps_longitude", "_location/gps_altitude",
+        "_location/gps_precision"]
+    first_choice = header.index("economy/income_sources")
+    assert header[first_choice + 1:first_choice + 8] == [f"economy/income_sources/{c}" for c in (
+        "farming", "livestock", "trade", "wage_labour", "remittances", "assistance", "none")]
+    column = {name: index for index, name in enumerate(header)}
+    for row in body:  # answered in one version's group, empty (not 0) in the other's
+        answered = "economy" if row[column["economy/lost_income"]] else "livelihood"
+        other = "livelihood" if answered == "economy" else "economy"
+        assert {row[column[f"{answered}/income_sources/{c}"]] for c in ("farming", "none")} <= {"0", "1"}
+        assert row[column[f"{other}/income_sources/farming"]] == "" and row[column[f"{other}/lost_income"]] == ""
+
+
+def test_the_xlsform_has_the_washington_group_short_set_in_two_languages():
+    form = FormDefinition.load(SAMPLE_DIR / "demo_wg_household_2025_form.xlsx")
+    assert form.languages == ("English (en)", "Français (fr)") and form.version == "2"
+    wg = [q for q in form.questions.values() if q.parents == ("wg",)]
+    assert [q.name for q in wg] == ["wg_seeing", "wg_hearing", "wg_walking", "wg_remembering", "wg_selfcare",
+                                    "wg_communicating"]
+    assert {q.type for q in wg} == {"select_one"} and {q.list_name for q in wg} == {"wg_answer"}
+    assert [c.name for c in form.choices["wg_answer"]] == ["no_difficulty", "some_difficulty", "a_lot_of_difficulty",
+                                                          "cannot_do", "dont_know", "refused"]
+    assert form.questions["economy/income_sources"].type == "select_multiple"
+    assert form.questions["location/gps"].type == "geopoint"
+    assert form.questions["respondent/resp_sex"].labels["Français (fr)"] == "Sexe du répondant"
+
+
+# -- the reference aggregation ----------------------------------------------------------------------------------------
+MICRO_CONTRACT = {
+    "survey_id": "micro_wg", "title": "Eight fictional respondents", "organisation": "tests", "geo_area_m49": 466,
+    "synthetic": True, "reference_year": 2025,
+    "fields": {
+        "sex": {"source": "sex", "type": "select_one", "codes": {"female": "F", "male": "M"}},
+        "age": {"source": "age", "type": "integer"},
+        **{name: {"source": name.removeprefix("wg_"), "type": "select_one", "codes": {
+            "no": "NO_DIFFICULTY", "some": "SOME_DIFFICULTY", "alot": "A_LOT_OF_DIFFICULTY", "cannot": "CANNOT_DO",
+            "dk": "DONT_KNOW", "refused": "REFUSED"}} for name in WG},
+        "lost_income": {"source": "lost_income", "type": "select_one", "codes": {"y": "YES", "n": "NO", "dk": "DK"}},
+    },
+    "age_groups": [{"code": "Y18T24", "min": 18, "max": 24}, {"code": "Y25T64", "min": 25, "max": 64},
+                   {"code": "Y_GE65", "min": 65, "max": None}],
+    "indicators": [
+        {"series_code": "CGD_INCOME_LOSS", "unit": "PT", "numerator": "lost_income == 'YES'",
+         "denominator": "lost_income in ('YES', 'NO')", "disaggregate_by": ["disability_status", "sex"]},
+        {"series_code": "CGD_PD_COUNT", "unit": "NUMBER", "numerator": "disability_status == 'PD'",
+         "disaggregate_by": ["age_group"]},
+    ],
+}
+# sex, age, seeing, hearing, walking, cognition, selfcare, communication, lost_income
+MICRO_ROWS = [
+    ("female", 30, "no", "no", "no", "no", "no", "no", "y"),          # 1 PWD
+    ("female", 70, "alot", "no", "no", "no", "no", "no", "y"),        # 2 PD
+    ("male", 40, "no", "no", "cannot", "no", "no", "no", "n"),        # 3 PD
+    ("male", 22, "some", "some", "some", "some", "some", "some", "n"),  # 4 PWD
+    ("female", 50, "dk", "no", "no", "no", "no", "no", "y"),          # 5 undetermined
+    ("male", 65, "no", "no", "no", "no", "no", "no", "dk"),           # 6 PWD, answer DK: not in the denominator
+    ("female", 19, "no", "refused", "no", "alot", "no", "no", ""),    # 7 PD, unanswered
+    ("male", 33, "no", "no", "no", "no", "no", "no", "y"),            # 8 PWD
+]
+
+
+def land_micro(con, tmp_path):
+    header = ["sex", "age", "seeing", "hearing", "walking", "cognition", "selfcare", "communication", "lost_income",
+              "_id", "_uuid", "_submission_time", "_validation_status", "_index"]
+    path = tmp_path / "micro.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer.writerow(header)
+        for number, row in enumerate(MICRO_ROWS, start=1):
+            writer.writerow([*row, number, f"00000000-0000-4000-8000-00000000000{number}", "2025-04-01T10:00:00", "",
+                             number])
+    contract = parse_contract(MICRO_CONTRACT, base_dir=REPO)
+    assert ingest_kobo_export(con, path, contract, pii_salt=None, run_id="r", now=NOW).submissions_landed == 8
+
+
+def reference(con, min_cell_size: int = 5):
+    sql = REFERENCE_SQL.read_text(encoding="utf-8")
+    assert "select 5 as min_cell_size" in sql
+    sql = sql.replace("select 5 as min_cell_size", f"select {min_cell_size} as min_cell_size")
+    return con.execute(f"""select series_code, disability_status, sex, age_group, sample_size, value, is_suppressed
+                           from ({sql}) order by all""").fetchall()
+
+
+def test_reference_aggregation_gives_the_hand_computed_cells(tmp_path):
+    with connect(tmp_path / "w.duckdb") as con:
+        land_micro(con, tmp_path)
+        cells = reference(con, min_cell_size=1)
+    assert [cell for cell in cells if cell[0] == "CGD_INCOME_LOSS"] == [
+        # disability_status, sex: respondents 1,2,3,4,5,8 answered yes or no; 1,2,5,8 said yes
+        ("CGD_INCOME_LOSS", "PD", "F", "_T", 1, 100.0, False),
+        ("CGD_INCOME_LOSS", "PD", "M", "_T", 1, 0.0, False),
+        ("CGD_INCOME_LOSS", "PD", "_T", "_T", 2, 50.0, False),
+        ("CGD_INCOME_LOSS", "PWD", "F", "_T", 1, 100.0, False),
+        ("CGD_INCOME_LOSS", "PWD", "M", "_T", 2, 50.0, False),
+        ("CGD_INCOME_LOSS", "PWD", "_T", "_T", 3, 66.7, False),
+        ("CGD_INCOME_LOSS", "_T", "F", "_T", 3, 100.0, False),
+        ("CGD_INCOME_LOSS", "_T", "M", "_T", 3, 33.3, False),
+        ("CGD_INCOME_LOSS", "_T", "_T", "_T", 6, 66.7, False),
+        ("CGD_INCOME_LOSS", "_U", "F", "_T", 1, 100.0, False),
+        ("CGD_INCOME_LOSS", "_U", "_T", "_T", 1, 100.0, False),
+    ]
+    assert [cell for cell in cells if cell[0] == "CGD_PD_COUNT"] == [
+        # respondents with a determined status: all but 5; PD: 2 (70), 3 (40), 7 (19)
+        ("CGD_PD_COUNT", "_T", "_T", "Y18T24", 2, 1.0, False),
+        ("CGD_PD_COUNT", "_T", "_T", "Y25T64", 3, 1.0, False),
+        ("CGD_PD_COUNT", "_T", "_T", "Y_GE65", 2, 1.0, False),
+        ("CGD_PD_COUNT", "_T", "_T", "_T", 7, 3.0, False),
+    ]
+
+
+def test_reference_aggregation_suppresses_small_cells(tmp_path):
+    with connect(tmp_path / "w.duckdb") as con:
+        land_micro(con, tmp_path)
+        cells = reference(con, min_cell_size=5)
+    published = [cell for cell in cells if not cell[6]]
+    assert published == [("CGD_INCOME_LOSS", "_T", "_T", "_T", 6, 66.7, False),
+                         ("CGD_PD_COUNT", "_T", "_T", "_T", 7, 3.0, False)]
+    assert all(cell[5] is None for cell in cells if cell[6])
+
+
+def test_reference_disability_prevalence_on_the_sample_matches_the_washington_group_rule(tmp_path):
+    contract = load_contract(REPO / "contracts" / "kobo" / "demo_wg_household_2025.yml", base_dir=REPO)
+    with connect(tmp_path / "w.duckdb") as con:
+        ingest_kobo_export(con, SAMPLE_DIR / "demo_wg_household_2025.csv", contract, pii_salt=None, run_id="r", now=NOW)
+        answers = [fields for (fields,) in con.execute("select fields from raw_kobo_restricted.submissions").fetchall()]
+        total = con.execute(f"""select sample_size, value from ({REFERENCE_SQL.read_text(encoding='utf-8')})
+            where series_code = 'CGD_DISABILITY_PREVALENCE' and sex = '_T' and age_group = '_T'
+              and location = '_T' and migratory_status = '_T'""").fetchall()
+    statuses = []
+    for fields in answers:  # the rule, written independently of the SQL
+        domains = [fields[name] for name in WG]
+        if any(answer in ("A_LOT_OF_DIFFICULTY", "CANNOT_DO") for answer in domains):
+            statuses.append("PD")
+        elif all(answer in ("NO_DIFFICULTY", "SOME_DIFFICULTY") for answer in domains):
+            statuses.append("PWD")
+    assert len(answers) == 320 and 0 < statuses.count("PD") < len(statuses) <= 320
+    assert total == [(len(statuses), round(100 * statuses.count("PD") / len(statuses), 1))]
+
+
+@pytest.mark.parametrize("series", ["CGD_INCOME_LOSS", "CGD_HEALTH_COST_HARDSHIP", "CGD_DISABILITY_PREVALENCE",
+                                    "CGD_HEALTH_ACCESS_BARRIER_BUILDING"])
+def test_every_sample_indicator_yields_a_published_total(tmp_path, series):
+    contract = load_contract(REPO / "contracts" / "kobo" / "demo_wg_household_2025.yml", base_dir=REPO)
+    with connect(tmp_path / "w.duckdb") as con:
+        ingest_kobo_export(con, SAMPLE_DIR / "demo_wg_household_2025.csv", contract, pii_salt=None, run_id="r", now=NOW)
+        totals = con.execute(f"""select count(*), min(sample_size), bool_or(is_suppressed) from (
+            {REFERENCE_SQL.read_text(encoding='utf-8')}) where series_code = ? and sex = '_T' and age_group = '_T'
+            and disability_status = '_T' and location = '_T' and migratory_status = '_T'""", [series]).fetchone()
+    assert totals[0] == 1 and totals[1] >= 300 and totals[2] is False
