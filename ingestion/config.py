@@ -40,6 +40,9 @@ class Settings:
     # None means every area the API lists.
     sdg_areas: tuple[int, ...] | None
     partner_inbox: Path
+    partner_contracts: Path
+    kobo_contracts: Path
+    reports_dir: Path
     kobo_server_url: str | None
     kobo_asset_uids: tuple[str, ...]
     min_cell_size: int
@@ -115,6 +118,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sdg_series=tuple(code.upper() for code in series) if series else None,
         sdg_areas=_areas(env),
         partner_inbox=_path(env, "PARTNER_INBOX", "data/inbox"),
+        partner_contracts=_path(env, "PARTNER_CONTRACTS", "contracts/partners"),
+        kobo_contracts=_path(env, "KOBO_CONTRACTS", "contracts/kobo"),
+        reports_dir=_path(env, "REPORTS_DIR", "reports"),
         kobo_server_url=env.get("KOBO_SERVER_URL") or None,
         kobo_asset_uids=_csv(env, "KOBO_ASSET_UIDS") or (),
         min_cell_size=_positive_int(env, "MIN_CELL_SIZE", 5),

@@ -11,17 +11,28 @@ import dagster as dg
 from ingestion.config import Settings, load_settings
 from ingestion.sdg_api.series import configured_series
 from orchestration.assets.dbt import dbt_models, dbt_resource
+from orchestration.assets.partners import raw_partner_files
 from orchestration.assets.publication import published_marts
 from orchestration.assets.sdg_api import build_series_assets, raw_sdg_reference
 from orchestration.checks import GreatExpectationsResource, fct_indicator_observations_suite
-from orchestration.jobs import main_after_nightly_series, main_job, nightly_schedule, sdg_series_job
-from orchestration.resources import SdgApiResource, WarehouseResource
+from orchestration.jobs import (
+    main_after_nightly_runs,
+    main_after_partner_update,
+    main_job,
+    nightly_partners_schedule,
+    nightly_schedule,
+    partner_inbox_sensor,
+    partner_job,
+    sdg_series_job,
+)
+from orchestration.resources import PartnerInboxResource, SdgApiResource, WarehouseResource
 
 
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     return [
         build_series_assets(configured_series(settings), settings.sdg_areas),
         raw_sdg_reference,
+        raw_partner_files,
         dbt_models,
         published_marts,
     ]
@@ -37,6 +48,10 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "sdg_api": SdgApiResource(
             mode=settings.sdg_api_mode, base_url=settings.sdg_api_base_url, replay_dir=str(settings.sdg_replay_dir)
         ),
+        "partner_inbox": PartnerInboxResource(
+            inbox=str(settings.partner_inbox), contracts=str(settings.partner_contracts),
+            reports=str(settings.reports_dir / "partners"),
+        ),
         "dbt": dbt_resource(),
         "great_expectations": GreatExpectationsResource(),
     }
@@ -46,9 +61,9 @@ def build_defs(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=build_assets(settings),
         asset_checks=ASSET_CHECKS,
-        jobs=[sdg_series_job, main_job],
-        schedules=[nightly_schedule],
-        sensors=[main_after_nightly_series],
+        jobs=[sdg_series_job, partner_job, main_job],
+        schedules=[nightly_schedule, nightly_partners_schedule],
+        sensors=[main_after_nightly_runs, partner_inbox_sensor, main_after_partner_update],
         resources=build_resources(settings),
         # One process per run: DuckDB takes one writer, and the pool serializes writers across runs.
         executor=dg.in_process_executor,

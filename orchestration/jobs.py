@@ -1,18 +1,27 @@
-"""Jobs, the nightly schedule and the sensor that chains them.
+"""Jobs, the nightly schedules and the sensors that chain them.
 
-A night is two steps: every SDG series lands in its own run (a failing series fails alone and
-keeps its previous version), then `main_job` builds, checks and publishes everything else once
-all of that night's series runs have finished.
+A night is two steps: every SDG series and every partner lands in its own run (a failing one
+fails alone and keeps its previous version), then `main_job` builds, checks and publishes
+everything else once all of that night's runs have finished. Between nights, a new or changed
+partner file starts that partner's run, and a successful partner run starts `main_job`.
 """
 
 import datetime as dt
+import hashlib
+import json
+from pathlib import Path
 
 import dagster as dg
 
+from ingestion.partners import list_partners, scan_inbox
+from orchestration.assets.partners import RAW_PARTNER_KEYS, partner_partitions
 from orchestration.assets.sdg_api import RAW_SDG_SERIES_KEYS
+from orchestration.resources import PartnerInboxResource
 
 NIGHTLY_TAG = "pipeline/nightly"
+TRIGGER_TAG = "pipeline/trigger"
 SERIES_SELECTION = dg.AssetSelection.assets(*RAW_SDG_SERIES_KEYS)
+PARTNER_SELECTION = dg.AssetSelection.assets(*RAW_PARTNER_KEYS)
 
 sdg_series_job = dg.define_asset_job(
     name="sdg_series_job",
@@ -20,30 +29,86 @@ sdg_series_job = dg.define_asset_job(
     description="Land one SDG series (a partition) from the API, replacing its previous version atomically.",
 )
 
+partner_job = dg.define_asset_job(
+    name="partner_job",
+    selection=PARTNER_SELECTION,
+    description="Ingest one partner's inbox folder (a partition) and write its feedback report.",
+)
+
 main_job = dg.define_asset_job(
     name="main_job",
-    selection=dg.AssetSelection.all() - SERIES_SELECTION,
-    description="Reference data, partner and survey sources, dbt models and tests, GX checks, publication.",
+    selection=dg.AssetSelection.all() - SERIES_SELECTION - PARTNER_SELECTION,
+    description="Reference data, dbt models and tests, GX checks, publication.",
 )
+
+
+def _night(context: dg.ScheduleEvaluationContext) -> str:
+    return context.scheduled_execution_time.astimezone(dt.timezone.utc).date().isoformat()
 
 
 @dg.schedule(job=sdg_series_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
              default_status=dg.DefaultScheduleStatus.RUNNING)
 def nightly_schedule(context: dg.ScheduleEvaluationContext):
-    """02:00 UTC: one run per configured series; `main_after_nightly_series` follows on."""
-    night = context.scheduled_execution_time.date().isoformat()
+    """02:00 UTC: one run per configured SDG series; `main_after_nightly_runs` follows on."""
+    night = _night(context)
     for series in context.repository_def.get_job(sdg_series_job.name).partitions_def.get_partition_keys():
         yield dg.RunRequest(run_key=f"{night}:{series}", partition_key=series, tags={NIGHTLY_TAG: night})
 
 
+@dg.schedule(job=partner_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
+             default_status=dg.DefaultScheduleStatus.RUNNING)
+def nightly_partners_schedule(context: dg.ScheduleEvaluationContext):
+    """02:00 UTC: one run per partner known to the inbox sensor, changed or not."""
+    night = _night(context)
+    for partner in context.instance.get_dynamic_partitions(partner_partitions.name):
+        yield dg.RunRequest(run_key=f"{night}:{partner}", partition_key=partner, tags={NIGHTLY_TAG: night})
+
+
 @dg.sensor(job=main_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
-def main_after_nightly_series(context: dg.SensorEvaluationContext):
-    """Start tonight's main job once every series run of tonight has finished, failed ones included."""
+def main_after_nightly_runs(context: dg.SensorEvaluationContext):
+    """Start tonight's main job once every series and partner run of tonight has finished."""
     night = dt.datetime.now(dt.timezone.utc).date().isoformat()
     runs = context.instance.get_runs(filters=dg.RunsFilter(tags={NIGHTLY_TAG: night}))
-    series_runs = [run for run in runs if run.job_name == sdg_series_job.name]
-    if not series_runs or any(not run.is_finished for run in series_runs):
-        return dg.SkipReason(f"waiting for tonight's ({night}) series runs")
-    failed = sorted(run.tags.get("dagster/partition", "?") for run in series_runs if not run.is_success)
+    landing = [run for run in runs if run.job_name in (sdg_series_job.name, partner_job.name)]
+    if not landing or any(not run.is_finished for run in landing):
+        return dg.SkipReason(f"waiting for tonight's ({night}) landing runs")
+    failed = sorted(f"{run.job_name}:{run.tags.get('dagster/partition', '?')}" for run in landing if not run.is_success)
     return dg.RunRequest(run_key=f"{night}:main", tags={NIGHTLY_TAG: night,
-                                                        "pipeline/failed_series": ",".join(failed) or "none"})
+                                                        "pipeline/failed_landing": ",".join(failed) or "none"})
+
+
+@dg.sensor(job=partner_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+def partner_inbox_sensor(context: dg.SensorEvaluationContext, partner_inbox: PartnerInboxResource):
+    """One run per partner whose files are new or changed (cursor: each file's size and mtime)."""
+    inbox = Path(partner_inbox.inbox)
+    seen: dict[str, list] = json.loads(context.cursor) if context.cursor else {}
+    current = {str(f.path.relative_to(inbox)): [f.size, f.mtime] for f in scan_inbox(inbox)}
+    changed: dict[str, list[str]] = {}
+    for name, state in sorted(current.items()):
+        if seen.get(name) != state:
+            changed.setdefault(name.split("/", 1)[0], []).append(f"{name}:{state}")
+    known = set(context.instance.get_dynamic_partitions(partner_partitions.name))
+    new_partners = [partner for partner in list_partners(inbox) if partner not in known]
+    requests = [
+        dg.RunRequest(
+            run_key=hashlib.sha256("|".join(states).encode()).hexdigest()[:16],  # one run per change
+            partition_key=partner,
+            tags={TRIGGER_TAG: "inbox"},
+        )
+        for partner, states in changed.items()
+        if partner in known or partner in new_partners
+    ]
+    return dg.SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=[partner_partitions.build_add_request(new_partners)] if new_partners else [],
+        cursor=json.dumps(current, sort_keys=True),
+    )
+
+
+@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[partner_job], request_job=main_job,
+                      default_status=dg.DefaultSensorStatus.RUNNING)
+def main_after_partner_update(context: dg.RunStatusSensorContext):
+    """A partner sent a new file during the day: rebuild and republish with it."""
+    if context.dagster_run.tags.get(TRIGGER_TAG) != "inbox":
+        return dg.SkipReason("not an inbox-triggered partner run (the nightly chain handles those)")
+    return dg.RunRequest(run_key=f"after:{context.dagster_run.run_id}", tags={TRIGGER_TAG: "partner_update"})

@@ -38,3 +38,11 @@ class SdgApiResource(dg.ConfigurableResource):
     def client(self) -> SdgApiClient:
         session = make_session(self.mode, self.base_url, Path(self.replay_dir))
         return SdgApiClient(self.base_url, session)
+
+
+class PartnerInboxResource(dg.ConfigurableResource):
+    """Where partner files arrive, where their contracts live, where their reports go."""
+
+    inbox: str
+    contracts: str
+    reports: str

@@ -13,6 +13,8 @@ from dotenv import load_dotenv
 
 from ingestion.config import PROJECT_ROOT, Settings, load_settings
 from ingestion.warehouse import connect
+from ingestion.partners import list_partners
+from orchestration.assets.partners import partner_partitions
 from orchestration.definitions import build_defs
 
 PUBLISHED_KEY = dg.AssetKey(["published_marts"])
@@ -21,11 +23,13 @@ PUBLISHED_KEY = dg.AssetKey(["published_marts"])
 @dataclass
 class PipelineResult:
     series: dict[str, dg.ExecuteInProcessResult]  # one run per SDG series partition
+    partners: dict[str, dg.ExecuteInProcessResult]  # one run per partner partition
     main: dg.ExecuteInProcessResult
 
     @property
     def success(self) -> bool:
-        return self.main.success and all(result.success for result in self.series.values())
+        landing = [*self.series.values(), *self.partners.values()]
+        return self.main.success and all(result.success for result in landing)
 
 
 def run_pipeline(settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING") -> PipelineResult:
@@ -38,10 +42,18 @@ def run_pipeline(settings: Settings, instance: dg.DagsterInstance, log_level: st
                                            run_config=run_config)
         for key in series_job.partitions_def.get_partition_keys()
     }
+    partner_ids = list_partners(settings.partner_inbox)
+    instance.add_dynamic_partitions(partner_partitions.name, partner_ids)  # what the inbox sensor does
+    partner_job = defs.resolve_job_def("partner_job")
+    partners = {
+        partner: partner_job.execute_in_process(instance=instance, partition_key=partner, raise_on_error=False,
+                                                run_config=run_config)
+        for partner in partner_ids
+    }
     main = defs.resolve_job_def("main_job").execute_in_process(
         instance=instance, raise_on_error=False, run_config=run_config
     )
-    return PipelineResult(series=series, main=main)
+    return PipelineResult(series=series, partners=partners, main=main)
 
 
 def _root_cause(result: dg.ExecuteInProcessResult) -> list[tuple[str, str]]:
@@ -66,6 +78,24 @@ def summarize(pipeline: PipelineResult, settings: Settings) -> tuple[list[str], 
             lines.append(f"  {key}: {rows} rows (run {series_result.run_id[:8]})")
         for _, message in _root_cause(series_result):
             lines.append(f"  {key}: FAILED, previous version kept: {message[:500]}")
+    lines.append(f"Partner files in {settings.partner_inbox}: {len(pipeline.partners)} partner(s)")
+    for partner, partner_result in pipeline.partners.items():
+        for _, message in _root_cause(partner_result):
+            lines.append(f"  {partner}: FAILED: {message[:500]}")
+        if not partner_result.success:
+            continue
+        landed = _metadata_value(partner_result, "dagster/row_count")
+        rejected = _metadata_value(partner_result, "rejected_by_reason") or {}
+        errors = _metadata_value(partner_result, "partner_errors") or []
+        files = _metadata_value(partner_result, "files") or {}
+        failed_files = {name: f["errors"] for name, f in files.items() if f.get("status") in ("rejected", "retry")}
+        reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(rejected.items())) or "none"
+        lines.append(f"  {partner}: {landed} observations landed; rows set aside: "
+                     f"{sum(rejected.values())} ({reasons}); report {_metadata_value(partner_result, 'report')}")
+        for message in errors:
+            lines.append(f"    partner problem: {message[:300]}")
+        for name, file_errors in failed_files.items():
+            lines.append(f"    file {name} not loaded: {'; '.join(file_errors)[:300]}")
     result = pipeline.main
     lines.append(f"Main job run {result.run_id}: {'SUCCESS' if result.success else 'FAILED'}")
     for step, message in _root_cause(result):
@@ -81,7 +111,6 @@ def summarize(pipeline: PipelineResult, settings: Settings) -> tuple[list[str], 
         description = evaluation.description or ""
         lines.append(f"  {label} {evaluation.asset_check_key.to_user_string()}: {description[:500]}")
 
-    lines.append(f"Partner files: none configured in {settings.partner_inbox} (no rejected rows)")
 
     published = PUBLISHED_KEY in {m.asset_key for m in result.get_asset_materialization_events()
                                   for m in [m.event_specific_data.materialization]}

@@ -19,13 +19,15 @@ PROBE = textwrap.dedent(
     deps = {key.to_user_string(): sorted(p.to_user_string() for p in graph.get(key).parent_keys)
             for key in graph.get_all_asset_keys()}
     schedule = defs.get_schedule_def("nightly_schedule")
-    sensor = defs.get_sensor_def("main_after_nightly_series")
+    sensor = defs.get_sensor_def("main_after_nightly_runs")
+    sensors = sorted(sensor.name for sensor in defs.sensors)
+    schedules = sorted((s.name, s.cron_schedule, s.job_name) for s in defs.schedules)
     series_job = defs.resolve_job_def("sdg_series_job")
     checks = sorted(k.to_user_string() for k in graph.asset_check_keys)
     blocking = sorted(k.to_user_string() for k in graph.asset_check_keys if graph.get_check_spec(k).blocking)
     print(json.dumps({"keys": keys, "deps": deps, "cron": schedule.cron_schedule, "tz": schedule.execution_timezone,
                       "job": schedule.job_name, "checks": checks, "blocking": blocking,
-                      "sensor_job": sensor.job_name,
+                      "sensor_job": sensor.job_name, "sensors": sensors, "schedules": schedules,
                       "partitions": series_job.partitions_def.get_partition_keys()}))
     """
 )
@@ -55,6 +57,10 @@ def test_definitions_load_offline_without_opening_duckdb(tmp_path):
     assert loaded["deps"]["published_marts"] == ["marts/fct_indicator_observations"]
     assert (loaded["cron"], loaded["tz"], loaded["job"]) == ("0 2 * * *", "UTC", "sdg_series_job")
     assert loaded["sensor_job"] == "main_job"
+    assert loaded["schedules"] == [["nightly_partners_schedule", "0 2 * * *", "partner_job"],
+                                   ["nightly_schedule", "0 2 * * *", "sdg_series_job"]]
+    assert loaded["sensors"] == ["main_after_nightly_runs", "main_after_partner_update", "partner_inbox_sensor"]
+    assert "raw_partners/observations" in loaded["deps"]["staging/stg_partners__observations"]
     # One partition per series of the curated default list.
     assert loaded["partitions"][0] == "SH_OOP_XPD_EARNNET40" and len(loaded["partitions"]) == 8
     assert "marts/fct_indicator_observations:fct_indicator_observations_suite" in loaded["blocking"]

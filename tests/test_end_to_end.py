@@ -72,12 +72,23 @@ def test_sample_page_flows_to_the_published_file(pipeline_env):
         assert log == [(result.run_id, json.dumps({"marts.fct_indicator_observations": published_count}))]
         # Every default series is published; synthetic ones say so in their source.
         by_series = dict(con.execute(
-            "select series_code, count(*) from marts.fct_indicator_observations group by all").fetchall())
+            "select series_code, count(*) from marts.fct_indicator_observations where source_type = 'official' "
+            "group by all").fetchall())
         assert set(by_series) == set(pipeline.series)
         synthetic = con.execute(
-            "select count(*) from marts.fct_indicator_observations "
-            "where series_code <> 'SH_OOP_XPD_EARNNET40' and data_source not like 'SYNTHETIC%'").fetchone()[0]
+            "select count(*) from marts.fct_indicator_observations where source_type = 'official' "
+            "and series_code <> 'SH_OOP_XPD_EARNNET40' and data_source not like 'SYNTHETIC%'").fetchone()[0]
         assert synthetic == 0
+        # Every partner of the sample inbox is published beside the official data, labelled fictional.
+        partners = dict(con.execute(
+            "select source_id, count(*) from marts.fct_indicator_observations "
+            "where source_type in ('civil_society', 'citizen_generated') and source_file is not null "
+            "group by all").fetchall())
+        assert set(partners) == set(pipeline.partners) and all(partners.values())
+        unlabelled = con.execute(
+            "select count(*) from marts.fct_indicator_observations where source_file is not null "
+            "and data_source not like '%(fictional)%'").fetchone()[0]
+        assert unlabelled == 0
     evaluations = result.get_asset_check_evaluations()
     assert evaluations and all(e.passed for e in evaluations)
 

@@ -10,7 +10,8 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from ingestion.config import PROJECT_ROOT
-from orchestration.resources import WAREHOUSE_POOL
+from ingestion.landing import ensure_landing_tables
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -38,7 +39,12 @@ def _manifest_path():
 
 
 @dbt_assets(manifest=_manifest_path(), dagster_dbt_translator=SchemaTableTranslator(), pool=WAREHOUSE_POOL)
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    # A source that has delivered nothing yet must be an empty table, not a failed build.
+    with warehouse.connection() as con:
+        recreated = ensure_landing_tables(con)
+    if recreated:
+        context.log.warning(f"landing tables recreated with a new layout: {recreated}")
     yield from dbt.cli(["build"], context=context).stream()
 
 

@@ -1,0 +1,1 @@
+select * from {{ source('kobo', 'age_bands') }}

@@ -1,0 +1,65 @@
+"""Civil-society and citizen-generated data: partner files from the inbox, one partition per partner."""
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+
+from ingestion.partners import ingest_partner
+from orchestration.resources import WAREHOUSE_POOL, PartnerInboxResource, WarehouseResource
+
+GROUP = "civil_society_data"
+partner_partitions = dg.DynamicPartitionsDefinition(name="partners")
+RAW_PARTNER_KEYS = [
+    dg.AssetKey(["raw_partners", "observations"]),
+    dg.AssetKey(["raw_partners", "quarantine"]),
+    dg.AssetKey(["raw_partners", "files"]),
+    dg.AssetKey(["raw_partners", "partners"]),
+]
+
+
+@dg.multi_asset(
+    name="raw_partner_files",
+    specs=[
+        dg.AssetSpec(RAW_PARTNER_KEYS[0], group_name=GROUP, kinds={"duckdb"},
+                     description="Accepted partner observations, canonical codes, with file lineage."),
+        dg.AssetSpec(RAW_PARTNER_KEYS[1], group_name=GROUP, kinds={"duckdb"},
+                     description="Rows set aside, with reason code and raw cells (never published)."),
+        dg.AssetSpec(RAW_PARTNER_KEYS[2], group_name=GROUP, kinds={"duckdb"},
+                     description="One row per partner file: version (sha256), status, file-level errors."),
+        dg.AssetSpec(RAW_PARTNER_KEYS[3], group_name=GROUP, kinds={"duckdb"},
+                     description="Partner name, type, licence and attribution from its data contract."),
+    ],
+    partitions_def=partner_partitions,
+    pool=WAREHOUSE_POOL,
+    description="Read one partner's inbox folder through its data contract; land, quarantine, report back.",
+)
+def raw_partner_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource, partner_inbox: PartnerInboxResource):
+    partner_id = context.partition_key
+    with warehouse.connection() as con:
+        result = ingest_partner(
+            con, partner_id, Path(partner_inbox.inbox), Path(partner_inbox.contracts), Path(partner_inbox.reports),
+            context.run_id, dt.datetime.now(dt.timezone.utc),
+        )
+    metadata = result.metadata()
+    context.log.info(
+        f"{partner_id}: {metadata.get('observations_landed')} observations landed, "
+        f"{metadata.get('observations_quarantined')} set aside {metadata.get('rejected_by_reason') or ''}; "
+        f"report: {result.report_markdown}"
+    )
+    for error in metadata.get("partner_errors") or []:
+        context.log.warning(f"{partner_id}: {error}")
+    yield dg.MaterializeResult(
+        asset_key=RAW_PARTNER_KEYS[0],
+        metadata={
+            "dagster/row_count": metadata.get("observations_landed", 0),
+            "observations_quarantined": metadata.get("observations_quarantined", 0),
+            "rejected_by_reason": dg.MetadataValue.json(metadata.get("rejected_by_reason") or {}),
+            "files": dg.MetadataValue.json(metadata.get("per_file") or {}),
+            "partner_errors": dg.MetadataValue.json(metadata.get("partner_errors") or []),
+            "report": dg.MetadataValue.path(str(result.report_markdown or "")),
+            "report_html": dg.MetadataValue.path(str(result.report_html or "")),
+        },
+    )
+    for key in RAW_PARTNER_KEYS[1:]:
+        yield dg.MaterializeResult(asset_key=key)
