@@ -22,13 +22,21 @@ dimension_values as (
     )
 ),
 
-coded_dimensions as (
+-- Every canonical code the vocabulary knows (age groups have their own seed, with bounds).
+known_codes as (
+    select dimension, code from {{ ref('vocabulary') }}
+    union all
+    select 'age_group', code from {{ ref('age_groups') }}
+),
+
+translated as (
     select
         dimension_values.observation_record_id,
         dimension_values.concept,
         dimension_values.api_code,
         concepts.canonical_dimension,
-        coalesce(code_lists.sdmx_code, 'unmapped') as canonical_code
+        -- The series' own code list first, the project's crosswalk as fallback.
+        coalesce(code_lists.sdmx_code, crosswalk.code) as sdmx_code
     from dimension_values
     left join {{ ref('sdg_dimension_concepts') }} as concepts
         on concepts.api_concept = dimension_values.concept
@@ -37,6 +45,26 @@ coded_dimensions as (
         and code_lists.kind = 'dimension'
         and code_lists.concept = dimension_values.concept
         and code_lists.api_code = dimension_values.api_code
+    left join {{ ref('label_crosswalk') }} as crosswalk
+        on crosswalk.vocabulary = 'sdg_api'
+        and crosswalk.dimension = concepts.canonical_dimension
+        and crosswalk.label = dimension_values.api_code
+),
+
+coded_dimensions as (
+    select
+        translated.*,
+        -- A canonical column only takes codes of the vocabulary; anything else is 'unmapped'
+        -- (kept, reported by tests and checks, never dropped).
+        case
+            when translated.canonical_dimension is null then coalesce(translated.sdmx_code, translated.api_code)
+            when known_codes.code is not null then known_codes.code
+            else 'unmapped'
+        end as canonical_code
+    from translated
+    left join known_codes
+        on known_codes.dimension = translated.canonical_dimension
+        and known_codes.code = translated.sdmx_code
 ),
 
 pivoted as (
@@ -50,7 +78,9 @@ pivoted as (
         max(canonical_code) filter (where canonical_dimension = 'migratory_status') as migratory_status,
         max(canonical_code) filter (where canonical_dimension = 'reporting_type') as reporting_type,
         string_agg(concept || '=' || canonical_code, '; ' order by concept)
-            filter (where canonical_dimension is null and canonical_code <> '_T') as other_disaggregation
+            filter (where canonical_dimension is null and canonical_code <> '_T') as other_disaggregation,
+        string_agg(canonical_dimension || '=' || api_code, '; ' order by canonical_dimension)
+            filter (where canonical_code = 'unmapped') as unmapped_codes
     from coded_dimensions
     group by observation_record_id
 ),
@@ -79,6 +109,7 @@ select
     coalesce(pivoted.migratory_status, '_T') as migratory_status,
     coalesce(pivoted.reporting_type, '_T') as reporting_type,
     pivoted.other_disaggregation,
+    pivoted.unmapped_codes,
     observations.value,
     observations.value_qualifier,
     observations.value_is_missing,

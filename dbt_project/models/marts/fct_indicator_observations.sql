@@ -1,111 +1,15 @@
--- One row per source x series x geo area x period x disaggregation, in canonical codes:
--- official (UN SDG API), civil-society (partner files) and citizen-generated (partner files and
--- KoBo surveys). Records a source marked as having no value (NaN, n/a, ..) stay in the raw
--- tables, counted there, and are not observations here.
-{% set grain = [
-    'source_type', 'source_id', 'series_code', 'geo_area_m49', 'period_label',
-    'sex', 'age_group', 'disability_status', 'location', 'income_quantile',
-    'migratory_status', 'population_group', 'reporting_type', 'other_disaggregation',
-] %}
-
-with official as (
-    select
-        'official' as source_type,
-        'unsd_sdg_api' as source_id,
-        list_sort(indicator_codes)[1] as indicator_code,
-        series_code,
-        series_description,
-        geo_area_m49,
-        geo_area_name,
-        make_date(period_year, 1, 1) as period_start,
-        coalesce(time_detail, period_year::varchar) as period_label,
-        sex,
-        age_group,
-        disability_status,
-        location,
-        income_quantile,
-        migratory_status,
-        '_T' as population_group,
-        reporting_type,
-        other_disaggregation,
-        value,
-        value_qualifier,
-        unit,
-        lower_bound,
-        upper_bound,
-        nature,
-        cast(null as integer) as sample_size,
-        data_source,
-        cast(null as varchar) as source_file,
-        source_request,
-        fetched_at as ingested_at,
-        batch_id
-    from {{ ref('int_sdg_observations_coded') }}
-    where not value_is_missing and not value_is_unparseable
-),
-
-partners as (
-    select * from {{ ref('int_partner_observations_coded') }}
-),
-
-surveys as (
-    select
-        'citizen_generated' as source_type,
-        survey_id as source_id,
-        indicator_code,
-        series_code,
-        series_description,
-        geo_area_m49,
-        cast(null as varchar) as geo_area_name,
-        make_date(period_year, 1, 1) as period_start,
-        period_year::varchar as period_label,
-        sex,
-        age_group,
-        disability_status,
-        location,
-        '_T' as income_quantile,
-        migratory_status,
-        '_T' as population_group,
-        '_T' as reporting_type,
-        cast(null as varchar) as other_disaggregation,
-        value,
-        cast(null as varchar) as value_qualifier,
-        unit,
-        cast(null as double) as lower_bound,
-        cast(null as double) as upper_bound,
-        'CA' as nature,
-        sample_size::integer as sample_size,
-        case when synthetic then 'SYNTHETIC - fictional demo survey ' else 'KoBoToolbox survey ' end
-            || survey_id || ' (' || organisation || ')' as data_source,
-        cast(null as varchar) as source_file,
-        cast(null as varchar) as source_request,
-        ingested_at,
-        batch_id
-    from {{ ref('int_kobo_indicator_cells_aggregated') }}
-),
-
-unioned as (
-    select * from official
-    union all by name
-    select * from partners
-    union all by name
-    select * from surveys
-)
-
+-- One row per source x series x geo area x period x disaggregation, in canonical codes, with
+-- small citizen-generated cells suppressed (see int_observations_suppressed).
 select
-    md5(concat_ws('|', {% for column in grain %}coalesce(unioned.{{ column }}::varchar, ''){{ ', ' if not loop.last }}{% endfor %})) as observation_id,
-    unioned.* exclude (geo_area_name, value, sample_size),
-    -- Small citizen-generated cells are published without their value: too few respondents to be
-    -- safe (re-identification) or reliable.
-    case when suppressed.is_suppressed then null else unioned.value end as value,
-    unioned.sample_size,
-    suppressed.is_suppressed,
+    observations.* exclude (geo_area_name, below_min_cell_size, is_secondary_suppression),
     countries.iso3,
-    coalesce(countries.country_name, unioned.geo_area_name) as geo_area_name
-from unioned
-cross join lateral (
-    select coalesce(unioned.source_type = 'citizen_generated'
-        and unioned.sample_size < {{ env_var('MIN_CELL_SIZE', '5') }}::integer, false) as is_suppressed
-) as suppressed
+    coalesce(countries.country_name, geo_areas.geo_area_name, observations.geo_area_name) as geo_area_name
+from {{ ref('int_observations_suppressed') }} as observations
 left join {{ ref('iso3166_countries') }} as countries
-    on countries.m49_code = unioned.geo_area_m49
+    on countries.m49_code = observations.geo_area_m49
+left join (
+    select geo_area_m49, any_value(geo_area_name) as geo_area_name
+    from {{ ref('stg_sdg__geo_areas') }}
+    group by geo_area_m49
+) as geo_areas
+    on geo_areas.geo_area_m49 = observations.geo_area_m49

@@ -1,0 +1,57 @@
+-- Small-cell suppression of citizen-generated data.
+-- Primary: a cell with fewer than MIN_CELL_SIZE respondents is suppressed.
+-- Secondary: along any one dimension, a suppressed cell could be recovered by subtraction from
+-- its total and its published siblings (sample sizes are published, so percentages too). Where a
+-- set {total, children} holds exactly one suppressed cell, the smallest published child is
+-- suppressed as well; passes repeat because one suppression can expose a cell in another set.
+-- tests/assert_no_recoverable_suppressed_cell.sql proves the result.
+{% set dims = ['sex', 'age_group', 'disability_status', 'location', 'income_quantile', 'migratory_status', 'population_group'] %}
+{% set set_key = ['source_type', 'source_id', 'series_code', 'geo_area_m49', 'period_label', 'unit', 'reporting_type', 'other_disaggregation'] %}
+{% set passes = 4 %}
+
+with pass_0 as (
+    select *, below_min_cell_size as is_suppressed
+    from {{ ref('int_observations_unioned') }}
+),
+
+{% for n in range(1, passes + 1) %}
+{% for dim in dims %}
+{% set others = set_key + (dims | reject('equalto', dim) | list) %}
+exposed_{{ n }}_{{ dim }} as (
+    select observation_id
+    from (
+        select
+            observation_id,
+            is_suppressed,
+            {{ dim }} = '_T' as is_total,
+            count(*) filter (where is_suppressed) over sibling_set as suppressed_in_set,
+            count(*) filter (where {{ dim }} = '_T') over sibling_set as totals_in_set,
+            row_number() over (
+                partition by {% for c in others %}{{ c }}{{ ', ' if not loop.last }}{% endfor %}
+                order by (is_suppressed or {{ dim }} = '_T'), sample_size, {{ dim }}
+            ) as pick
+        from pass_{{ n - 1 }}
+        where source_type = 'citizen_generated'
+        window sibling_set as (partition by {% for c in others %}{{ c }}{{ ', ' if not loop.last }}{% endfor %})
+    )
+    where suppressed_in_set = 1 and totals_in_set >= 1 and pick = 1 and not is_suppressed and not is_total
+),
+{% endfor %}
+
+pass_{{ n }} as (
+    select
+        * replace (
+            is_suppressed or observation_id in (
+                {% for dim in dims %}select observation_id from exposed_{{ n }}_{{ dim }}{{ ' union ' if not loop.last }}{% endfor %}
+            ) as is_suppressed
+        )
+    from pass_{{ n - 1 }}
+){{ ',' if not loop.last }}
+{% endfor %}
+
+select
+    * exclude (value, is_suppressed),
+    case when is_suppressed then null else value end as value,
+    is_suppressed,
+    is_suppressed and not below_min_cell_size as is_secondary_suppression
+from pass_{{ passes }}

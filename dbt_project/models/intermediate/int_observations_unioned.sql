@@ -1,0 +1,102 @@
+-- Every observation from every source in one shape and one vocabulary, with its grain hash:
+-- official (UN SDG API), civil-society (partner files) and citizen-generated (partner files and
+-- KoBo surveys). Records a source marked as having no value (NaN, n/a, ..) stay in the raw
+-- tables, counted there, and are not observations here.
+{% set grain = [
+    'source_type', 'source_id', 'series_code', 'geo_area_m49', 'period_label',
+    'sex', 'age_group', 'disability_status', 'location', 'income_quantile',
+    'migratory_status', 'population_group', 'reporting_type', 'other_disaggregation', 'unmapped_codes',
+] %}
+
+with official as (
+    select
+        'official' as source_type,
+        'unsd_sdg_api' as source_id,
+        list_sort(indicator_codes)[1] as indicator_code,
+        series_code,
+        series_description,
+        geo_area_m49,
+        geo_area_name,
+        make_date(period_year, 1, 1) as period_start,
+        coalesce(time_detail, period_year::varchar) as period_label,
+        sex,
+        age_group,
+        disability_status,
+        location,
+        income_quantile,
+        migratory_status,
+        '_T' as population_group,
+        reporting_type,
+        other_disaggregation,
+        unmapped_codes,
+        value,
+        value_qualifier,
+        unit,
+        lower_bound,
+        upper_bound,
+        nature,
+        cast(null as integer) as sample_size,
+        data_source,
+        cast(null as varchar) as source_file,
+        source_request,
+        fetched_at as ingested_at,
+        batch_id
+    from {{ ref('int_sdg_observations_coded') }}
+    where not value_is_missing and not value_is_unparseable
+),
+
+partners as (
+    select * from {{ ref('int_partner_observations_coded') }}
+),
+
+surveys as (
+    select
+        'citizen_generated' as source_type,
+        survey_id as source_id,
+        indicator_code,
+        series_code,
+        series_description,
+        geo_area_m49,
+        cast(null as varchar) as geo_area_name,
+        make_date(period_year, 1, 1) as period_start,
+        period_year::varchar as period_label,
+        sex,
+        age_group,
+        disability_status,
+        location,
+        '_T' as income_quantile,
+        migratory_status,
+        '_T' as population_group,
+        '_T' as reporting_type,
+        cast(null as varchar) as other_disaggregation,
+        value,
+        cast(null as varchar) as value_qualifier,
+        unit,
+        cast(null as double) as lower_bound,
+        cast(null as double) as upper_bound,
+        'CA' as nature,
+        sample_size::integer as sample_size,
+        case when synthetic then 'SYNTHETIC - fictional demo survey ' else 'KoBoToolbox survey ' end
+            || survey_id || ' (' || organisation || ')' as data_source,
+        cast(null as varchar) as source_file,
+        cast(null as varchar) as source_request,
+        ingested_at,
+        batch_id
+    from {{ ref('int_kobo_indicator_cells_aggregated') }}
+),
+
+unioned as (
+    select * from official
+    union all by name
+    select * from partners
+    union all by name
+    select * from surveys
+)
+
+select
+    md5(concat_ws('|', {% for column in grain %}coalesce({{ column }}::varchar, ''){{ ', ' if not loop.last }}{% endfor %})) as observation_id,
+    *,
+    -- Too few respondents to publish safely (re-identification) or reliably.
+    coalesce(source_type = 'citizen_generated' and sample_size < {{ env_var('MIN_CELL_SIZE', '5') }}::integer, false)
+        as below_min_cell_size
+from unioned

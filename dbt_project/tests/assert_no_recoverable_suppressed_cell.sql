@@ -1,0 +1,16 @@
+-- No suppressed citizen-generated cell can be recovered by subtraction along any one dimension:
+-- every set {total, children} that holds a suppressed cell holds at least two.
+{% set dims = ['sex', 'age_group', 'disability_status', 'location', 'income_quantile', 'migratory_status', 'population_group'] %}
+{% set set_key = ['source_type', 'source_id', 'series_code', 'geo_area_m49', 'period_label', 'unit', 'reporting_type', 'other_disaggregation'] %}
+{% for dim in dims %}
+{% set others = set_key + (dims | reject('equalto', dim) | list) %}
+select '{{ dim }}' as dimension, {% for c in others %}{{ c }}, {% endfor %}
+    count(*) filter (where is_suppressed) as suppressed_cells
+from {{ ref('fct_indicator_observations') }}
+where source_type = 'citizen_generated'
+group by {% for c in others %}{{ c }}{{ ', ' if not loop.last }}{% endfor %}
+having count(*) filter (where is_suppressed) = 1
+    and count(*) filter (where {{ dim }} = '_T') >= 1
+    and count(*) filter (where not is_suppressed and {{ dim }} <> '_T') >= 1
+{{ 'union all' if not loop.last }}
+{% endfor %}
