@@ -1,0 +1,168 @@
+"""The dbt marts on a small hand-made warehouse, against values computed by hand.
+
+Raw rows are written straight into the landing tables (the dbt project is what is under test),
+then the real `dbt build` runs on that file, tests included.
+"""
+
+import datetime as dt
+import os
+import subprocess
+
+import duckdb
+import pytest
+
+from ingestion.landing import ensure_landing_tables
+from ingestion.warehouse import connect
+from tests.conftest import DBT, REPO
+
+FETCHED = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+SERIES = "SL_TLF_UEM"
+
+# Official unemployment (%), Afghanistan 2020, as the API codes it.
+OFFICIAL = [
+    ({"Sex": "BOTHSEX", "Disability status": "_T", "Age": "ALLAGE"}, "10"),
+    ({"Sex": "FEMALE", "Disability status": "_T", "Age": "ALLAGE"}, "12"),
+    ({"Sex": "MALE", "Disability status": "_T", "Age": "ALLAGE"}, "8"),
+    ({"Sex": "BOTHSEX", "Disability status": "PD", "Age": "ALLAGE"}, "20"),
+    ({"Sex": "BOTHSEX", "Disability status": "PWD", "Age": "ALLAGE"}, "9"),
+    ({"Sex": "FEMALE", "Disability status": "PD", "Age": "ALLAGE"}, "24"),
+    ({"Sex": "FEMALE", "Disability status": "PWD", "Age": "ALLAGE"}, "10.8"),
+    ({"Sex": "MALE", "Disability status": "PD", "Age": "ALLAGE"}, "16"),
+    ({"Sex": "BOTHSEX", "Disability status": "_T", "Age": "15-24"}, "30"),  # API age code "15-24"
+    ({"Sex": "BOTHSEX", "Disability status": "_T", "Age": "12-20"}, "33"),  # a code no vocabulary knows
+]
+CODE_LISTS = [
+    ("Sex", "BOTHSEX", "_T"), ("Sex", "FEMALE", "F"), ("Sex", "MALE", "M"),
+    ("Disability status", "_T", "_T"), ("Disability status", "PD", "PD"), ("Disability status", "PWD", "PWD"),
+    ("Age", "ALLAGE", "_T"), ("Age", "15-24", "Y15T24"), ("Age", "12-20", "Y12T20"),
+]
+
+# Partner rows as landed (codes already canonical by the partner's contract):
+# (partner, type, sex, age, disability, migratory, period, value, sample_size)
+PARTNER = [
+    ("youth_net", "civil_society", "_T", "Y15T24", "_T", "_T", "2021", 36.0, 400),  # partner label "15 to 24 years"
+    ("youth_net", "civil_society", "_T", "_T", "_T", "IDP", "2021", 40.0, 300),  # no official IDP data
+    ("survey_net", "citizen_generated", "_T", "_T", "_T", "_T", "2020", 25.0, 40),
+    ("survey_net", "citizen_generated", "_T", "_T", "PD", "_T", "2020", 66.7, 3),  # under MIN_CELL_SIZE
+    ("survey_net", "citizen_generated", "_T", "_T", "PWD", "_T", "2020", 21.6, 37),  # recoverable: 40 = 3 + 37
+]
+
+
+def _load_fixture(con: duckdb.DuckDBPyConnection) -> None:
+    ensure_landing_tables(con)
+    for index, (dims, value) in enumerate(OFFICIAL):
+        con.execute(
+            """insert into raw_sdg.series_observations by name select
+                 md5(?) as record_id, ? as series_code, ['8.5.2'] as indicator_codes, '4' as geo_area_code_raw,
+                 4 as geo_area_m49, 'Afghanistan' as geo_area_name, '2020.0' as time_period_start_raw,
+                 2020 as time_period, ? as value_raw, ?::double as value, false as value_is_missing,
+                 false as value_is_unparseable, map(?, ?) as dimensions,
+                 map(['Units', 'Nature'], ['PERCENT', 'E']) as attributes, 'https://example.test/page' as request_url,
+                 1 as page, ? as record_index, ?::timestamptz as fetched_at, 'sha' as response_sha256, 'run' as run_id""",
+            [str(index), SERIES, value, value, list(dims), list(dims.values()), index, FETCHED],
+        )
+    for concept, code, sdmx in CODE_LISTS:
+        con.execute("insert into raw_sdg.series_code_lists values (?, 'dimension', ?, ?, ?, ?, 'u', ?, 'sha', 'b1')",
+                    [SERIES, concept, code, code, sdmx, FETCHED])
+    con.execute("insert into raw_sdg.series_code_lists values (?, 'attribute', 'Units', 'PERCENT', 'Percent', 'PT', "
+                "'u', ?, 'sha', 'b1')", [SERIES, FETCHED])
+    con.execute("insert into raw_sdg.series_loads values (?, 'b1', 'run', ?, ?, 1, 0, 0, 0, 0, ?, ?)",
+                [SERIES, len(OFFICIAL), len(OFFICIAL), FETCHED, FETCHED])
+    for partner, kind in {(p[0], p[1]) for p in PARTNER}:
+        con.execute("insert into raw_partners.partners values (?, ?, ?, 'CC-BY-4.0', ?, 'c.yml', 'csha', 'run', ?)",
+                    [partner, partner, kind, f"{partner} (fictional)", FETCHED])
+        con.execute(
+            """insert into raw_partners.files by name select ? as partner_id, 'data.csv' as source_file,
+                 'fsha' as sha256, 1 as size_bytes, 'csha' as contract_sha256, 'loaded' as status, '[]' as errors,
+                 '[]' as notes, 1 as rows_read, 0 as rows_blank, 0 as cells_blank, 1 as observations_landed,
+                 0 as observations_quarantined, 0 as values_missing, 'b2' as batch_id, 'run' as run_id,
+                 ?::timestamptz as ingested_at, 'fsha' as landed_sha256, 'b2' as landed_batch_id,
+                 ?::timestamptz as landed_at""",
+            [partner, FETCHED, FETCHED],
+        )
+    for row, (partner, _, sex, age, disability, migratory, period, value, size) in enumerate(PARTNER, start=2):
+        con.execute(
+            """insert into raw_partners.file_observations by name select ? as partner_id, 'data.csv' as source_file,
+                 ? as source_row, '8.5.2' as indicator_code, ? as series_code, 4 as geo_area_m49,
+                 ? as period_label, make_date(?::integer, 1, 1) as period_start, ? as sex, ? as age_group,
+                 ? as disability_status, ? as migratory_status, map() as extra_dimensions, ? as value,
+                 false as value_is_missing, 'PT' as unit, ? as sample_size, map() as attributes,
+                 ?::varchar as value_raw""",
+            [partner, row, SERIES, period, period, sex, age, disability, migratory, value, size, value],
+        )
+
+
+@pytest.fixture(scope="module")
+def marts(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("marts")
+    warehouse = directory / "warehouse.duckdb"
+    with connect(warehouse) as con:
+        _load_fixture(con)
+    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "MIN_CELL_SIZE": "5",
+           "DBT_PROJECT_DIR": str(REPO / "dbt_project"), "DBT_PROFILES_DIR": str(REPO / "dbt_project")}
+    completed = subprocess.run([str(DBT), "build", "--target-path", str(directory / "target")],
+                               cwd=REPO / "dbt_project", env=env, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stdout[-4000:]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    yield con
+    con.close()
+
+
+def test_gap_of_women_with_disabilities(marts):
+    rows = marts.execute(
+        "select comparison, compared_dimension, reference_code, group_value, reference_value, difference, ratio, "
+        "intersection_depth, dimensions_crossed from marts.mart_intersectional_gaps "
+        "where source_type = 'official' and sex = 'F' and disability_status = 'PD' order by all"
+    ).fetchall()
+    by_comparison = {(r[0], r[1]): r for r in rows}
+    assert set(by_comparison) == {("reference_group", "disability_status"), ("reference_group", "sex"), ("total", None)}
+    # against women without disabilities: 24 / 10.8
+    _, _, ref, group, reference, difference, ratio, depth, crossed = by_comparison[("reference_group", "disability_status")]
+    assert (ref, group, reference, depth, crossed) == ("PWD", 24.0, 10.8, 2, "sex x disability_status")
+    assert difference == pytest.approx(13.2) and ratio == pytest.approx(24 / 10.8)
+    # against men with disabilities: 24 / 16; against everyone: 24 / 10
+    assert by_comparison[("reference_group", "sex")][6] == pytest.approx(1.5)
+    assert by_comparison[("total", None)][6] == pytest.approx(2.4)
+
+
+def test_coverage_flags_where_civil_society_fills_the_gap(marts):
+    flags = dict(marts.execute(
+        "select migratory_status || '/' || age_group, civil_society_fills_gap from marts.mart_data_coverage "
+        "where indicator_key = '8.5.2' and sex = '_T' and disability_status = '_T'"
+    ).fetchall())
+    assert flags["IDP/_T"] is True  # only the partner speaks about displaced people
+    assert flags["_T/Y15T24"] is False  # official data exist for youth
+    assert flags["_T/_T"] is False
+
+
+def test_age_range_matches_across_vocabularies(marts):
+    """The API's "15-24" and the partner's contract-mapped "15 to 24 years" meet as Y15T24."""
+    rows = marts.execute(
+        "select official_value, non_official_value, official_period_label, non_official_period_label, "
+        "period_gap_years, difference, exceeds_threshold from marts.mart_source_comparison where age_group = 'Y15T24'"
+    ).fetchall()
+    assert rows == [(30.0, 36.0, "2020", "2021", 1, 6.0, True)]  # 6 points > the 5-point PT threshold
+
+
+def test_small_cell_and_its_secondary_suppression(marts):
+    cells = {r[0]: r[1:] for r in marts.execute(
+        "select disability_status, value, sample_size, is_suppressed from marts.fct_indicator_observations "
+        "where source_id = 'survey_net'"
+    ).fetchall()}
+    assert cells["PD"] == (None, 3, True)  # primary: 3 respondents < 5
+    assert cells["PWD"] == (None, 37, True)  # secondary: else PD = total - PWD
+    assert cells["_T"] == (25.0, 40, False)
+
+
+def test_unknown_code_flows_through_as_unmapped(marts):
+    rows = marts.execute(
+        "select age_group, unmapped_codes, value from marts.fct_indicator_observations where unmapped_codes is not null"
+    ).fetchall()
+    assert rows == [("unmapped", "age_group=12-20", 33.0)]
+
+
+def test_descriptions_are_persisted_as_comments(marts):
+    missing = marts.execute(
+        "select table_name, column_name from duckdb_columns() where schema_name = 'marts' and comment is null"
+    ).fetchall()
+    assert missing == []
