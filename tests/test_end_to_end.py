@@ -149,3 +149,17 @@ def test_a_failing_series_keeps_its_previous_version_and_blocks_nothing_else(pip
     assert [key for key, result in pipeline.series.items() if not result.success] == ["SI_COV_DISAB"]
     assert pipeline.main.success and published_marts_materialized(pipeline.main)
     assert published_rows(pipeline_env, where="series_code = 'SI_COV_DISAB'") == before
+
+
+def test_readme_questions_run_against_the_published_file(pipeline_env):
+    """The README's analyst queries work on the published file and find data in the bundled sample."""
+    import re
+
+    from tests.conftest import REPO
+
+    assert materialize_all(pipeline_env).success
+    queries = re.findall(r"```sql\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    assert len(queries) >= 5
+    with duckdb.connect(str(pipeline_env.published_path), read_only=True) as con:
+        for query in queries:
+            assert con.execute(query).fetchall(), query
