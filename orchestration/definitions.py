@@ -11,6 +11,7 @@ import dagster as dg
 from ingestion.config import Settings, load_settings
 from ingestion.sdg_api.series import configured_series
 from orchestration.assets.dbt import dbt_models, dbt_resource
+from orchestration.assets.kobo import raw_kobo_api
 from orchestration.assets.partners import raw_partner_files
 from orchestration.assets.publication import published_marts
 from orchestration.assets.sdg_api import build_series_assets, raw_sdg_reference
@@ -33,6 +34,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         build_series_assets(configured_series(settings), settings.sdg_areas),
         raw_sdg_reference,
         raw_partner_files,
+        raw_kobo_api,
         dbt_models,
         published_marts,
     ]

@@ -29,7 +29,8 @@ class PipelineResult:
     @property
     def success(self) -> bool:
         landing = [*self.series.values(), *self.partners.values()]
-        return self.main.success and all(result.success for result in landing)
+        kobo_failures = _metadata_value(self.main, "failed_assets") or {}
+        return self.main.success and not kobo_failures and all(result.success for result in landing)
 
 
 def run_pipeline(settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING") -> PipelineResult:
@@ -96,6 +97,17 @@ def summarize(pipeline: PipelineResult, settings: Settings) -> tuple[list[str], 
             lines.append(f"    partner problem: {message[:300]}")
         for name, file_errors in failed_files.items():
             lines.append(f"    file {name} not loaded: {'; '.join(file_errors)[:300]}")
+    kobo_failures = _metadata_value(pipeline.main, "failed_assets") or {}
+    kobo_surveys = _metadata_value(pipeline.main, "surveys") or {}
+    if settings.kobo_asset_uids:
+        lines.append(f"KoBo API: {len(kobo_surveys)} of {len(settings.kobo_asset_uids)} survey(s) pulled")
+        for uid, survey in kobo_surveys.items():
+            lines.append(f"  {uid}: {survey.get('submissions_landed')} submissions landed, "
+                         f"{survey.get('submissions_excluded')} excluded {survey.get('exclusions')}")
+        for uid, message in kobo_failures.items():
+            lines.append(f"  {uid}: FAILED, previous pull kept: {message[:300]}")
+    else:
+        lines.append("KoBo API: not configured (KOBO_ASSET_UIDS unset); KoBo exports come through the inbox")
     result = pipeline.main
     lines.append(f"Main job run {result.run_id}: {'SUCCESS' if result.success else 'FAILED'}")
     for step, message in _root_cause(result):
