@@ -1,6 +1,12 @@
 """Generate the bundled fictional KoBo survey: a CSV export in KoBo's exact shape and its XLSForm.
 
-    .venv/bin/python scripts/make_kobo_sample.py [--out data/kobo/demo_wg_household_2025]
+    .venv/bin/python scripts/make_kobo_sample.py [--export-dir DIR] [--form-dir DIR] [--out DIR]
+
+The export is what the fictional partner community_wg_survey sends, so it goes to its inbox folder
+(default data/inbox/community_wg_survey/, read through contracts/partners/community_wg_survey.yml);
+the XLSForm is the survey's definition the data team keeps beside its survey contract (default
+data/kobo/demo_wg_household_2025/; in the inbox it would be read as one more partner file).
+``--out DIR`` writes both into DIR.
 
 Everything is seeded, so running it again writes byte-identical files (the XLSX's zip timestamps
 and document dates are fixed too). Every person is fictional: names are random pairs drawn from
@@ -31,7 +37,10 @@ from pathlib import Path
 import openpyxl
 
 SURVEY_ID = "demo_wg_household_2025"
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "data" / "kobo" / SURVEY_ID
+PARTNER_ID = "community_wg_survey"  # the fictional organisation that runs the survey and sends the export
+DATA = Path(__file__).resolve().parent.parent / "data"
+DEFAULT_EXPORT_DIR = DATA / "inbox" / PARTNER_ID
+DEFAULT_FORM_DIR = DATA / "kobo" / SURVEY_ID
 SEED = 20250310
 EN, FR = "English (en)", "Français (fr)"
 VERSION_1 = "vQm7KfT3pXw9LrB2nD8sHa"  # KoBo's __version__ uids for the two deployments
@@ -437,13 +446,18 @@ def write_export(path: Path, rows: list[dict[str, str]]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--export-dir", type=Path, default=DEFAULT_EXPORT_DIR, help="where the CSV export goes")
+    parser.add_argument("--form-dir", type=Path, default=DEFAULT_FORM_DIR, help="where the XLSForm goes")
+    parser.add_argument("--out", type=Path, help="write both files into this folder instead")
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
+    export_dir, form_dir = (args.out, args.out) if args.out else (args.export_dir, args.form_dir)
+    for folder in (export_dir, form_dir):
+        folder.mkdir(parents=True, exist_ok=True)
     rows = Generator().rows()
-    write_export(args.out / f"{SURVEY_ID}.csv", rows)
-    write_xlsform(args.out / f"{SURVEY_ID}_form.xlsx")
-    print(f"wrote {len(rows)} submissions to {args.out / f'{SURVEY_ID}.csv'} and the XLSForm beside it")
+    write_export(export_dir / f"{SURVEY_ID}.csv", rows)
+    write_xlsform(form_dir / f"{SURVEY_ID}_form.xlsx")
+    print(f"wrote {len(rows)} submissions to {export_dir / f'{SURVEY_ID}.csv'} "
+          f"and the XLSForm to {form_dir / f'{SURVEY_ID}_form.xlsx'}")
 
 
 if __name__ == "__main__":

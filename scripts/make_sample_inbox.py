@@ -6,6 +6,9 @@ snapshot (SH_OOP_XPD_EARNNET40: 32.30% in 2016, 34.56% in 2020; women 38.04/40.4
 Deterministic (seeded), so running it again rewrites the same bytes; the output is committed.
 Each file carries a few deliberately bad rows, listed in data/inbox/README.md, so the feedback
 reports have something to say. Usage: ``.venv/bin/python scripts/make_sample_inbox.py``.
+
+The fourth sample partner, community_wg_survey (a KoBoToolbox survey export), is written by
+scripts/make_kobo_sample.py; this script leaves its folder alone.
 """
 
 from __future__ import annotations

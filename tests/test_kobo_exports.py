@@ -28,7 +28,7 @@ KOBO = REPO / "tests" / "data" / "kobo"
 GC_CSV = KOBO / "kobo_csv_export_labels_semicolon__gc-scripts-hub.csv"
 FORMPACK = KOBO / "formpack_grouped_repeatable_v1__submissions_with_repeat.json"
 SAMPLE_DIR = REPO / "data" / "kobo" / "demo_wg_household_2025"
-SAMPLE_CSV = SAMPLE_DIR / "demo_wg_household_2025.csv"
+SAMPLE_CSV = REPO / "data" / "inbox" / "community_wg_survey" / "demo_wg_household_2025.csv"  # the partner's export
 SAMPLE_FORM = SAMPLE_DIR / "demo_wg_household_2025_form.xlsx"
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=timezone.utc)
 SALT = "test-salt-not-a-secret-0123456789"

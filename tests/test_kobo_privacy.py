@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 KOBO = REPO / "tests" / "data" / "kobo"
 CONTRACTS = KOBO / "contracts"
 GC_CSV = KOBO / "kobo_csv_export_labels_semicolon__gc-scripts-hub.csv"
-SAMPLE_CSV = REPO / "data" / "kobo" / "demo_wg_household_2025" / "demo_wg_household_2025.csv"
+SAMPLE_CSV = REPO / "data" / "inbox" / "community_wg_survey" / "demo_wg_household_2025.csv"
 DEMO = REPO / "contracts" / "kobo" / "demo_wg_household_2025.yml"
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=timezone.utc)
 SALT = "privacy-test-salt-4b1d9e2f7a"

@@ -12,7 +12,9 @@ from ingestion.kobo.form import FormDefinition
 from ingestion.warehouse import connect
 
 REPO = Path(__file__).resolve().parent.parent
+# The export is the fictional partner's inbox file; the XLSForm stays beside the survey's data folder.
 SAMPLE_DIR = REPO / "data" / "kobo" / "demo_wg_household_2025"
+SAMPLE_CSV = REPO / "data" / "inbox" / "community_wg_survey" / "demo_wg_household_2025.csv"
 REFERENCE_SQL = REPO / "contracts" / "kobo" / "aggregation_reference.sql"
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=timezone.utc)
 WG = ["wg_seeing", "wg_hearing", "wg_walking", "wg_cognition", "wg_selfcare", "wg_communication"]
@@ -26,15 +28,26 @@ def generator():
 
 
 def test_the_generator_reproduces_the_committed_files_byte_for_byte(tmp_path):
-    generator().main(["--out", str(tmp_path)])
-    for name in ("demo_wg_household_2025.csv", "demo_wg_household_2025_form.xlsx"):
-        assert (tmp_path / name).read_bytes() == (SAMPLE_DIR / name).read_bytes(), name
+    generator().main(["--export-dir", str(tmp_path / "inbox"), "--form-dir", str(tmp_path / "form")])
+    assert (tmp_path / "inbox" / SAMPLE_CSV.name).read_bytes() == SAMPLE_CSV.read_bytes()
+    form = "demo_wg_household_2025_form.xlsx"
+    assert (tmp_path / "form" / form).read_bytes() == (SAMPLE_DIR / form).read_bytes()
+    generator().main(["--out", str(tmp_path / "both")])
+    assert sorted(path.name for path in (tmp_path / "both").iterdir()) == [SAMPLE_CSV.name, form]
+    # The form is not in the inbox, where it would be read as one more partner file.
+    assert sorted(path.name for path in SAMPLE_CSV.parent.iterdir()) == [SAMPLE_CSV.name]
+    assert not (SAMPLE_DIR / SAMPLE_CSV.name).exists()
+
+
+def test_the_generator_defaults_are_the_committed_locations():
+    module = generator()
+    assert (module.DEFAULT_EXPORT_DIR, module.DEFAULT_FORM_DIR) == (SAMPLE_CSV.parent, SAMPLE_DIR)
 
 
 def test_the_export_has_kobo_shape():
-    raw = (SAMPLE_DIR / "demo_wg_household_2025.csv").read_bytes()
+    raw = SAMPLE_CSV.read_bytes()
     assert b"\r\n" not in raw and raw.endswith(b"\n")
-    with (SAMPLE_DIR / "demo_wg_household_2025.csv").open(encoding="utf-8", newline="") as handle:
+    with SAMPLE_CSV.open(encoding="utf-8", newline="") as handle:
         table = list(csv.reader(handle, delimiter=";"))
     header, body = table[0], table[1:]
     assert len(body) == 334 and len(header) == 71 and all(len(row) == 71 for row in body)
@@ -165,7 +178,7 @@ def test_reference_aggregation_suppresses_small_cells(tmp_path):
 def test_reference_disability_prevalence_on_the_sample_matches_the_washington_group_rule(tmp_path):
     contract = load_contract(REPO / "contracts" / "kobo" / "demo_wg_household_2025.yml", base_dir=REPO)
     with connect(tmp_path / "w.duckdb") as con:
-        ingest_kobo_export(con, SAMPLE_DIR / "demo_wg_household_2025.csv", contract, pii_salt=None, run_id="r", now=NOW)
+        ingest_kobo_export(con, SAMPLE_CSV, contract, pii_salt=None, run_id="r", now=NOW)
         answers = [fields for (fields,) in con.execute("select fields from raw_kobo_restricted.submissions").fetchall()]
         total = con.execute(f"""select sample_size, value from ({REFERENCE_SQL.read_text(encoding='utf-8')})
             where series_code = 'CGD_DISABILITY_PREVALENCE' and sex = '_T' and age_group = '_T'
@@ -186,7 +199,7 @@ def test_reference_disability_prevalence_on_the_sample_matches_the_washington_gr
 def test_every_sample_indicator_yields_a_published_total(tmp_path, series):
     contract = load_contract(REPO / "contracts" / "kobo" / "demo_wg_household_2025.yml", base_dir=REPO)
     with connect(tmp_path / "w.duckdb") as con:
-        ingest_kobo_export(con, SAMPLE_DIR / "demo_wg_household_2025.csv", contract, pii_salt=None, run_id="r", now=NOW)
+        ingest_kobo_export(con, SAMPLE_CSV, contract, pii_salt=None, run_id="r", now=NOW)
         totals = con.execute(f"""select count(*), min(sample_size), bool_or(is_suppressed) from (
             {REFERENCE_SQL.read_text(encoding='utf-8')}) where series_code = ? and sex = '_T' and age_group = '_T'
             and disability_status = '_T' and location = '_T' and migratory_status = '_T'""", [series]).fetchone()

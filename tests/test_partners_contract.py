@@ -51,7 +51,8 @@ def test_the_committed_contracts_load():
         assert contract.partner_id == path.stem
         assert contract.type in ("civil_society", "citizen_generated")
         assert len(contract.sha256) == 64
-    assert {path.stem for path in SAMPLE_CONTRACTS.glob("*.yml")} == {"ability_forum", "idp_monitoring_network", "older_voices"}
+    assert {path.stem for path in SAMPLE_CONTRACTS.glob("*.yml")} == {"ability_forum", "community_wg_survey", "idp_monitoring_network",
+                                                                      "older_voices"}
 
 
 def test_a_good_contract_maps_labels_in_the_partners_language(tmp_path):
@@ -133,12 +134,13 @@ def test_yaml_syntax_errors_give_the_line(tmp_path):
     assert "line " in message and "not valid YAML" in message
 
 
-def test_kobo_is_reserved_not_rejected(tmp_path):
-    text = GOOD + """\
-  - pattern: "*.json"
-    format: kobo
-"""
-    contract = load_contract(write(tmp_path, text))
-    assert contract.spec_for("export.json").format == "kobo"
+def test_patterns_ignore_case_and_a_kobo_entry_needs_its_survey_contract(tmp_path):
+    contract = load_contract(write(tmp_path, GOOD))
     assert contract.spec_for("data.CSV").format == "open_sdg"  # patterns ignore case
     assert contract.spec_for("notes.txt") is None
+    text = GOOD + """\
+  - pattern: "*.xlsx"
+    format: kobo
+"""
+    assert "files[1]: format 'kobo' needs the survey contract. Fix: add kobo_contract:" in problems(tmp_path, text)
+    # Format kobo is fully tested in tests/test_partners_kobo.py.

@@ -131,6 +131,9 @@ def test_sample_inbox(tmp_path):
         "idp_monitoring_network": (49, 5, {"invalid_sample_size": 1, "unknown_code": 1, "unparseable_value": 1,
                                            "value_out_of_range": 1, "wrong_delimiter": 1}),
         "older_voices": (147, 6, {"formula_text": 1, "unknown_code": 3, "unparseable_value": 1, "value_out_of_range": 1}),
+        # The KoBo export: interviews, not values (data/kobo/demo_wg_household_2025/README.md; tests/test_partners_kobo.py).
+        "community_wg_survey": (320, 14, {"duplicate": 3, "not_approved": 3, "superseded_edit": 2,
+                                          "test_before_launch": 4, "test_tagged": 2}),
     }
     assert con.execute("select partner_id, source_row, source_column, reason_code from raw_partners.quarantine order by all").fetchall() == [
         ("ability_forum", 12, None, "conflicting_duplicate"), ("ability_forum", 101, None, "unknown_code"),
@@ -150,6 +153,7 @@ def test_sample_inbox(tmp_path):
         "ability_forum": ("duckdb", "utf-8", ",", ".", None, 1),
         "idp_monitoring_network": ("python-csv", "cp1252", ";", ",", None, 1),
         "older_voices": ("xlsx", None, None, ".", "Data", 4),
+        "community_wg_survey": ("csv_export", "utf-8", ";", None, None, 1),
     }
     assert con.execute("""
         select migratory_status, location, extra_dimensions, value, sample_size, period_label, source_type
@@ -315,21 +319,6 @@ def test_an_invalid_contract_is_reported_with_its_problems(ws):
     assert [error.code for error in result.errors] == ["invalid_contract"]
     assert "partner.type: 'ngo' is not allowed" in result.errors[0].message
     assert result.files[0].status == "rejected"
-
-
-def test_reserved_kobo_format_is_reported_not_crashed(ws):
-    ws.contract("kobo_partner", """\
-contract_version: 1
-partner: {id: kobo_partner, name: K, type: citizen_generated}
-licence: CC-BY-4.0
-attribution: K
-files:
-  - pattern: "*.csv"
-    format: kobo
-""")
-    ws.write("kobo_partner", "export.csv", "a,b\n1,2\n")
-    result = ws.run("kobo_partner")
-    assert [(item.status, item.errors[0].code) for item in result.files] == [("rejected", "unsupported_format")]
 
 
 def test_unsafe_partner_ids_are_refused_before_any_path_is_built(ws):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -379,12 +379,17 @@ def ingest_kobo_export(
     run_id: str,
     now: datetime,
     source_id: str | None = None,
+    within: Callable[[KoboIngestResult], None] | None = None,
 ) -> "KoboIngestResult":
     """Land one KoBo export file (``.csv`` or ``.xlsx``) in one transaction, replacing its previous load.
 
     ``source_id`` names the unit (default ``export:<file name>``); pass the partner-relative path from
     the inbox so two partners' files never collide. Raises a :class:`KoboError` for a file the
     contract cannot read; nothing is landed then and the previous version stays.
+
+    ``within`` is called with the result inside the transaction, once the unit's rows are in place:
+    a caller's own bookkeeping (the partner inbox's file row) then commits with them, and anything
+    it raises rolls the whole unit back.
     """
     path = Path(path)
     _check_now(now)
@@ -422,6 +427,8 @@ def ingest_kobo_export(
         if source_sha256 != _file_sha256(path):  # changed while we read it: the rows may mix two versions
             raise KoboExportError(f"{where}: the file changed while it was being read; nothing was landed. "
                                   "Fix: run again once the partner's upload has finished")
+        if within is not None:
+            within(result)
     return result
 
 

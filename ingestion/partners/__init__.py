@@ -3,8 +3,10 @@
 The public API (everything a Dagster asset or sensor needs):
 
 - ``list_partners(inbox)``, ``scan_inbox(inbox)``, ``inbox_problems(inbox)``: what is in the inbox.
-- ``ingest_partner(con, partner_id, inbox, contracts_dir, reports_dir, run_id, now)``: land one
-  partner's files into ``raw_partners`` and write its reports; returns ``PartnerIngestResult``.
+- ``ingest_partner(con, partner_id, inbox, contracts_dir, reports_dir, run_id, now, *, pii_salt=None)``:
+  land one partner's files into ``raw_partners`` and write its reports; returns ``PartnerIngestResult``.
+  Files of a ``format: kobo`` entry (KoBoToolbox exports) land through ``ingestion.kobo`` into
+  ``raw_kobo_restricted``/``raw_kobo`` (source ``<partner_id>/<file name>``), hashed with ``pii_salt``.
 - ``ingest_inbox(...)``: the same for every partner folder.
 - ``load_contract(path)``: read and check a contract (``ContractError`` lists every problem).
 """

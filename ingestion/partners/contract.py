@@ -21,6 +21,9 @@ from typing import Any
 import jsonschema
 import yaml
 
+from ingestion.config import PROJECT_ROOT
+from ingestion.kobo import KoboContract, KoboContractError
+from ingestion.kobo import load_contract as load_kobo_contract
 from ingestion.partners.codes import (
     CODED_FIELDS,
     DIMENSIONS,
@@ -33,8 +36,12 @@ from ingestion.partners.codes import (
 )
 
 SCHEMA_PATH = Path(__file__).with_name("contract_schema.json")
-FORMATS_SUPPORTED = ("open_sdg", "wide")
-FORMATS_RESERVED = ("kobo",)  # KoBoToolbox exports: a later issue implements them
+TABULAR_FORMATS = ("open_sdg", "wide")  # read by this package, cell by cell, through columns and vocabularies
+KOBO_FORMAT = "kobo"  # KoBoToolbox exports: read by ingestion.kobo through the survey contract the entry names
+# What a KoBo entry must not have: its survey contract alone says how the export is read and what is
+# personal, so a second description here could only disagree with it.
+# (`wide` has its own message, below.)
+_TABULAR_ONLY = ("read", "constants", "columns", "dimensions", "attributes", "personal_data", "missing_values")
 
 
 class ContractError(ValueError):
@@ -92,6 +99,8 @@ class FileSpec:
     personal_data: tuple[str, ...]
     missing_values: tuple[str, ...]
     wide: WideSpec | None
+    kobo_contract: str | None = None  # format kobo: the survey contract's path as written in the contract
+    kobo: KoboContract | None = None  # format kobo: that survey contract, loaded and checked
 
     def matches(self, file_name: str) -> bool:
         return any(fnmatch.fnmatchcase(file_name.lower(), pattern.lower()) for pattern in self.patterns)
@@ -234,7 +243,41 @@ def _check_code(field_name: str, code: Any, where: str, problems: list[str]) -> 
     return text
 
 
-def _file_spec(index: int, entry: dict[str, Any], problems: list[str]) -> FileSpec:
+def _kobo_survey(where: str, entry: dict[str, Any], partner_id: str, base_dir: Path,
+                 problems: list[str]) -> KoboContract | None:
+    """The KoBo survey contract a ``format: kobo`` entry names, or None (with the problems) if unusable."""
+    for name in _TABULAR_ONLY:
+        if name in entry:
+            problems.append(f"{where}.{name}: a KoBo export is described by its survey contract (fields, personal, "
+                            f"export), not here. Fix: remove '{name}' (see contracts/kobo/README.md)")
+    written = entry.get("kobo_contract")
+    if written is None:
+        problems.append(f"{where}: format 'kobo' needs the survey contract. Fix: add kobo_contract: "
+                        "contracts/kobo/<survey_id>.yml (a path from the repository root; see contracts/kobo/README.md)")
+        return None
+    path = Path(written)
+    path = path if path.is_absolute() else Path(base_dir) / path
+    if not path.is_file():
+        problems.append(f"{where}.kobo_contract: {written} does not exist. Fix: write the survey contract there "
+                        "(see contracts/kobo/README.md) or correct the path (relative to the repository root)")
+        return None
+    try:
+        survey = load_kobo_contract(path, base_dir=base_dir)
+    except KoboContractError as exc:
+        detail = str(exc).replace("\n", "\n      ")
+        problems.append(f"{where}.kobo_contract: the survey contract {written} is not valid:\n      {detail}\n    "
+                        "Fix: correct the survey contract as each line says (see contracts/kobo/README.md)")
+        return None
+    if survey.organisation != partner_id:
+        # The survey's figures are published under its organisation: it must be the partner sending them.
+        problems.append(f"{where}.kobo_contract: the survey contract {written} belongs to organisation "
+                        f"'{survey.organisation}', not to this partner. Fix: set organisation: {partner_id} in it, "
+                        "or name this partner's own survey contract")
+        return None
+    return survey
+
+
+def _file_spec(index: int, entry: dict[str, Any], problems: list[str], partner_id: str, base_dir: Path) -> FileSpec:
     where = f"files[{index}]"
     read = entry.get("read", {})
     header_row = read.get("header_row", "auto")
@@ -282,7 +325,13 @@ def _file_spec(index: int, entry: dict[str, Any], problems: list[str]) -> FileSp
     elif wide is not None:
         problems.append(f"{where}.wide: only used with format 'wide'. Fix: remove it or set format: wide")
 
-    if spec_format in FORMATS_SUPPORTED:
+    kobo = None
+    if spec_format == KOBO_FORMAT:
+        kobo = _kobo_survey(where, entry, partner_id, base_dir, problems)
+    elif "kobo_contract" in entry:
+        problems.append(f"{where}.kobo_contract: only used with format 'kobo'. Fix: remove it or set format: kobo")
+
+    if spec_format in TABULAR_FORMATS:
         wide_field = wide.header_is if wide else None
         needed = [*KEY_FIELDS] + ([] if spec_format == "wide" else ["value"])
         for name in needed:
@@ -314,6 +363,8 @@ def _file_spec(index: int, entry: dict[str, Any], problems: list[str]) -> FileSp
         personal_data=tuple(entry.get("personal_data", ())),
         missing_values=tuple(str(marker) for marker in entry.get("missing_values", ())),
         wide=wide,
+        kobo_contract=entry.get("kobo_contract"),
+        kobo=kobo,
     )
 
 
@@ -343,8 +394,10 @@ def _vocabularies(data: dict[str, Any], files: list[FileSpec], problems: list[st
     return vocabularies
 
 
-def load_contract(path: Path) -> Contract:
-    """Read and check one contract file; raises ``ContractError`` listing every problem."""
+def load_contract(path: Path, *, base_dir: Path = PROJECT_ROOT) -> Contract:
+    """Read and check one contract file; raises ``ContractError`` listing every problem.
+
+    ``base_dir`` is what a ``kobo_contract`` path is relative to: the repository root."""
     path = Path(path)
     try:
         raw_bytes = path.read_bytes()
@@ -371,7 +424,7 @@ def load_contract(path: Path) -> Contract:
     if partner["id"] != path.stem:
         problems.append(f"partner.id: '{partner['id']}' differs from the file name '{path.name}'. Fix: name the file "
                         f"{partner['id']}.yml (the inbox folder has the same name)")
-    files = [_file_spec(index, entry, problems) for index, entry in enumerate(data["files"])]
+    files = [_file_spec(index, entry, problems, partner["id"], base_dir) for index, entry in enumerate(data["files"])]
     vocabularies = _vocabularies(data, files, problems)
     if problems:
         raise ContractError(path, problems)

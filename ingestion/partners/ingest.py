@@ -7,7 +7,6 @@ file; the partner's files are only ever opened for reading.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -24,9 +23,11 @@ import duckdb
 from ingestion.partners.codes import Problem
 from ingestion.partners.contract import Contract, ContractError, contract_path, load_contract
 from ingestion.partners.inbox import list_partners, partner_entries, validate_partner_id
+from ingestion.partners.kobo import ingest_kobo_file
 from ingestion.partners.land import FileVersion, ensure_schema, land_file, previous_version, record_failure, upsert_partner
 from ingestion.partners.read import CELLS, FileRejected, StagedFile, stage_file
 from ingestion.partners.report import write_partner_reports
+from ingestion.partners.results import FileIngestResult, batch_id_for
 from ingestion.partners.rules import EVAL, LOOKUP, PERIODS, Evaluation, decimal_separator, evaluate
 from ingestion.partners.sniff import Sniff, sniff_file
 
@@ -36,24 +37,6 @@ _TEMP_TABLES = (LOOKUP, PERIODS, CELLS)
 # DuckDB's memory while partner files are read: a 1,000,000-row file needs about half of it; a
 # larger file spills its staged cells to disk rather than growing the process.
 MEMORY_LIMIT = "768MB"
-
-
-@dataclass
-class FileIngestResult:
-    partner_id: str
-    file_name: str
-    sha256: str
-    status: str  # loaded | loaded_with_rejections | rejected | retry | unchanged (landed before, same bytes)
-    rows_read: int = 0
-    observations_landed: int = 0
-    observations_quarantined: int = 0
-    values_missing: int = 0
-    rejected_by_reason: dict[str, int] = field(default_factory=dict)
-    errors: list[Problem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    batch_id: str = ""
-    report_markdown: Path | None = None
-    report_html: Path | None = None
 
 
 @dataclass
@@ -111,11 +94,6 @@ class PartnerIngestResult:
         }
 
 
-def batch_id_for(file_sha256: str, contract_sha256: str) -> str:
-    """Same file under the same contract: same batch id, whichever run lands it."""
-    return hashlib.sha256(f"{file_sha256}:{contract_sha256}".encode()).hexdigest()[:16]
-
-
 def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"drop view if exists temp.{EVAL}")
     for table in _TEMP_TABLES:
@@ -149,8 +127,12 @@ def ingest_file(
     path: Path,
     run_id: str,
     now: datetime,
+    *,
+    pii_salt: str | None = None,
 ) -> FileIngestResult:
-    """Land one file of ``contract.partner_id``; never raises for a problem with the file itself."""
+    """Land one file of ``contract.partner_id``; never raises for a problem with the file itself.
+
+    ``pii_salt`` is only used by ``format: kobo`` files (hashing respondent identifiers)."""
     partner_id = contract.partner_id
     try:
         sniff = sniff_file(path)
@@ -158,6 +140,9 @@ def ingest_file(
         return FileIngestResult(partner_id, path.name, "", "retry", errors=[Problem(
             "unreadable", f"the file could not be opened ({exc.strerror})", "We will try again at the next run.")])
     version = _version(partner_id, path, sniff)
+    spec = contract.spec_for(path.name)
+    if spec is not None and spec.format == "kobo":  # its rows go to raw_kobo*, through the survey contract
+        return ingest_kobo_file(con, contract, spec, path, sniff, version, pii_salt=pii_salt, run_id=run_id, now=now)
     batch_id = batch_id_for(sniff.sha256, contract.sha256)
     result = FileIngestResult(partner_id, path.name, sniff.sha256, "unchanged", batch_id=batch_id)
 
@@ -178,7 +163,6 @@ def ingest_file(
         result.errors = [Problem(**error) for error in json.loads(previous["errors"])]
         return result
 
-    spec = contract.spec_for(path.name)
     staged: StagedFile | None = None
     status = "rejected"
     try:
@@ -187,10 +171,6 @@ def ingest_file(
             raise FileRejected([Problem(
                 "no_matching_pattern", f"the file name '{path.name}' matches no file pattern of the contract ({patterns})",
                 "Name the file as agreed (or ask us to add this kind of file to your contract).")])
-        if spec.format not in ("open_sdg", "wide"):
-            raise FileRejected([Problem(
-                "unsupported_format", f"the contract reads this file as '{spec.format}', which is not supported yet",
-                "Send the data as an Open SDG-style or wide CSV/XLSX file for now.")])
         staged = stage_file(con, path, spec, sniff)
         if staged.rows_read == 0:
             raise FileRejected([Problem("empty", f"the file has column names (row {staged.header_row}) but no data rows",
@@ -268,16 +248,20 @@ def ingest_partner(
     run_id: str,
     now: datetime,
     memory_limit: str | None = MEMORY_LIMIT,
+    *,
+    pii_salt: str | None = None,
 ) -> PartnerIngestResult:
     """Ingest every file in ``<inbox>/<partner_id>/`` and write the partner's feedback reports.
 
-    Raises ``InvalidPartnerIdError`` for an unsafe id (before touching any path); every other
-    problem is reported in the result."""
+    ``pii_salt`` (``settings.pii_salt``) hashes respondent identifiers of ``format: kobo`` files;
+    without it a real survey's file is reported as ``pii_salt_missing`` and retried at the next run,
+    while the partner's other files land. Raises ``InvalidPartnerIdError`` for an unsafe id (before
+    touching any path); every other problem is reported in the result."""
     validate_partner_id(partner_id)
     if memory_limit is not None and not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory_limit):
         raise ValueError(f"memory_limit must look like '768MB' or '2GiB'; got {memory_limit!r}")
     with memory_budget(con, memory_limit):
-        return _ingest_partner(con, partner_id, inbox, contracts_dir, reports_dir, run_id, now)
+        return _ingest_partner(con, partner_id, inbox, contracts_dir, reports_dir, run_id, now, pii_salt)
 
 
 def _ingest_partner(
@@ -288,6 +272,7 @@ def _ingest_partner(
     reports_dir: Path,
     run_id: str,
     now: datetime,
+    pii_salt: str | None,
 ) -> PartnerIngestResult:
     ensure_schema(con)
     files, skipped = partner_entries(inbox, partner_id)
@@ -311,7 +296,7 @@ def _ingest_partner(
         result.partner_name = contract.name
         upsert_partner(con, contract, path.name, run_id, now)
         for file_path in files:
-            result.files.append(ingest_file(con, contract, file_path, run_id, now))
+            result.files.append(ingest_file(con, contract, file_path, run_id, now, pii_salt=pii_salt))
     for name, why in skipped:
         log.warning("partner %s: %s not read: %s", partner_id, name, why)
     index_md, index_html, per_file = write_partner_reports(
@@ -344,7 +329,10 @@ def ingest_inbox(
     run_id: str,
     now: datetime,
     memory_limit: str | None = MEMORY_LIMIT,
+    *,
+    pii_salt: str | None = None,
 ) -> list[PartnerIngestResult]:
     """Every partner folder in the inbox, one after the other (for a non-partitioned run)."""
-    return [ingest_partner(con, partner_id, inbox, contracts_dir, reports_dir, run_id, now, memory_limit)
+    return [ingest_partner(con, partner_id, inbox, contracts_dir, reports_dir, run_id, now, memory_limit,
+                           pii_salt=pii_salt)
             for partner_id in list_partners(inbox)]

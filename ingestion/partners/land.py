@@ -48,20 +48,20 @@ create table if not exists raw_partners.files (
     size_bytes bigint not null,
     modified_at timestamptz,
     contract_file varchar,
-    contract_sha256 varchar not null,      -- '' when there was no usable contract
+    contract_sha256 varchar not null,      -- '' when there was no usable contract; kobo: see partners/kobo.py
     file_entry varchar,                    -- the contract's file entry that matched
-    format varchar,                        -- open_sdg | wide
+    format varchar,                        -- open_sdg | wide | kobo (rows in raw_kobo*, not file_observations)
     status varchar not null,               -- loaded | loaded_with_rejections | rejected | retry
     errors json not null,                  -- file-level problems: [{{code, message, fix}}]
     notes json not null,                   -- things the partner should know: [text]
-    reader varchar,                        -- duckdb | python-csv | xlsx
+    reader varchar,                        -- duckdb | python-csv | xlsx | kobo: csv_export | xlsx_export
     encoding varchar,
     delimiter varchar,
     decimal_separator varchar,
     sheet varchar,
     header_row integer,
     headers json,
-    rows_read bigint not null,             -- rows under the header, empty ones included
+    rows_read bigint not null,             -- rows under the header, empty ones included; kobo: submissions
     rows_blank bigint not null,
     cells_blank bigint not null,           -- wide files: empty value cells (not observations)
     observations_landed bigint not null,
@@ -70,8 +70,8 @@ create table if not exists raw_partners.files (
     batch_id varchar not null,
     run_id varchar not null,
     ingested_at timestamptz not null,
-    landed_sha256 varchar,                 -- the version whose rows are in file_observations
-    landed_batch_id varchar,               -- sha256 of file and contract: same input, same id
+    landed_sha256 varchar,                 -- the version whose rows are in file_observations (kobo: raw_kobo*)
+    landed_batch_id varchar,               -- sha256 of file and contract: same input, same id (kobo: raw_kobo's)
     landed_at timestamptz,
     primary key (partner_id, source_file)
 );
@@ -379,15 +379,20 @@ def record_failure(
     batch_id: str,
     run_id: str,
     ingested_at: datetime,
+    contract_sha256: str | None = None,
 ) -> None:
-    """Record a version that could not be landed; rows of an earlier version stay as they were."""
+    """Record a version that could not be landed; rows of an earlier version stay as they were.
+
+    ``contract_sha256`` overrides the contract's own (a KoBo file also depends on its survey contract)."""
     previous = previous_version(con, version.partner_id, version.source_file) or {}
+    if contract_sha256 is None:
+        contract_sha256 = contract.sha256 if contract else ""
     with transaction(con):
         _files_row(con, {
             "partner_id": version.partner_id, "source_file": version.source_file, "sha256": version.sha256,
             "size_bytes": version.size_bytes, "modified_at": _timestamp(version.modified_at),
             "contract_file": contract.path.name if contract else None,
-            "contract_sha256": contract.sha256 if contract else "",
+            "contract_sha256": contract_sha256,
             "file_entry": file_entry, "format": file_format, "status": status,
             "errors": json.dumps([problem.as_dict() for problem in problems]), "notes": json.dumps(notes),
             "reader": staged.reader if staged else None, "encoding": staged.encoding if staged else None,
@@ -400,3 +405,51 @@ def record_failure(
             "landed_sha256": previous.get("landed_sha256"), "landed_batch_id": previous.get("landed_batch_id"),
             "landed_at": previous.get("landed_at"),
         })
+
+
+@dataclass(frozen=True)
+class KoboFileCounts:
+    """What ``ingestion.kobo`` landed from one export, as the partner's files table records it."""
+
+    reader: str  # csv_export | xlsx_export
+    delimiter: str | None
+    submissions_read: int
+    submissions_landed: int
+    submissions_excluded: int
+
+
+def track_kobo_file(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    version: FileVersion,
+    contract: Contract,
+    file_entry: str,
+    contract_sha256: str,
+    counts: KoboFileCounts,
+    notes: list[str],
+    batch_id: str,
+    run_id: str,
+    ingested_at: datetime,
+) -> None:
+    """Record a KoBo export as landed. Called inside ``ingest_kobo_export``'s transaction, so this row
+    and the survey's rows in ``raw_kobo*`` change together; it opens no transaction of its own.
+
+    The interviews themselves stay in ``raw_kobo_restricted`` (dbt aggregates them): none go to
+    ``file_observations``, and rows an earlier contract read from this file name as a table go."""
+    where = [version.partner_id, version.source_file]
+    for table in ("file_observations", "labels"):
+        con.execute(f"delete from raw_partners.{table} where partner_id = ? and source_file = ?", where)
+    _files_row(con, {
+        "partner_id": version.partner_id, "source_file": version.source_file, "sha256": version.sha256,
+        "size_bytes": version.size_bytes, "modified_at": _timestamp(version.modified_at),
+        "contract_file": contract.path.name, "contract_sha256": contract_sha256,
+        "file_entry": file_entry, "format": "kobo",
+        "status": "loaded_with_rejections" if counts.submissions_excluded else "loaded",
+        "errors": "[]", "notes": json.dumps(notes), "reader": counts.reader,
+        "encoding": "utf-8" if counts.reader == "csv_export" else None, "delimiter": counts.delimiter,
+        "decimal_separator": None, "sheet": None, "header_row": 1, "headers": None,
+        "rows_read": counts.submissions_read, "rows_blank": 0, "cells_blank": 0,
+        "observations_landed": counts.submissions_landed, "observations_quarantined": counts.submissions_excluded,
+        "values_missing": 0, "batch_id": batch_id, "run_id": run_id, "ingested_at": ingested_at,
+        "landed_sha256": version.sha256, "landed_batch_id": batch_id, "landed_at": ingested_at,
+    })

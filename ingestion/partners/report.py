@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.partners.codes import REASONS
+from ingestion.partners.codes import KOBO_FIELD_ISSUES, KOBO_REASONS, REASONS
 from ingestion.partners.read import delimiter_name
 
 EXAMPLES_PER_REASON = 5
@@ -177,6 +177,11 @@ _STATUS_TEXT = {
     "rejected": "Not accepted: the file could not be used as a whole (see below).",
     "retry": "Not processed yet: we will try again at the next run.",
 }
+_KOBO_STATUS_TEXT = {
+    **_STATUS_TEXT,
+    "loaded": "Accepted: every interview was kept.",
+    "loaded_with_rejections": "Accepted: some interviews were set aside (see below why).",
+}
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]:
@@ -191,7 +196,8 @@ def _file_document(con: duckdb.DuckDBPyConnection, partner: dict, row: dict) -> 
     processed = row["ingested_at"].astimezone(timezone.utc)
     doc.para(["From ", Strong(partner.get("partner_name") or partner_id), " · received version ",
               Code(row["sha256"][:12]), f" ({row['size_bytes']:,} bytes), processed {processed:%Y-%m-%d %H:%M} UTC"])
-    doc.para(Strong(_STATUS_TEXT.get(row["status"], row["status"])))
+    kobo = row["format"] == "kobo"
+    doc.para(Strong((_KOBO_STATUS_TEXT if kobo else _STATUS_TEXT).get(row["status"], row["status"])))
     errors = json.loads(row["errors"] or "[]")
     if errors:
         doc.heading(2, "What is wrong with the file")
@@ -204,7 +210,9 @@ def _file_document(con: duckdb.DuckDBPyConnection, partner: dict, row: dict) -> 
         if row["landed_sha256"] and row["landed_sha256"] != row["sha256"]:
             doc.para(["Your previous version of this file (", Code(row["landed_sha256"][:12]), ", received ",
                       f"{row['landed_at'].astimezone(timezone.utc):%Y-%m-%d}) is still the one in use."])
-    if row["status"] in ("loaded", "loaded_with_rejections"):
+    if kobo:
+        _kobo_sections(con, doc, row)
+    elif row["status"] in ("loaded", "loaded_with_rejections"):
         doc.heading(2, "In numbers")
         table = [["rows read (after the column names)", f"{row['rows_read']:,}"],
                  ["values accepted", f"{row['observations_landed']:,}"],
@@ -255,7 +263,7 @@ def _file_document(con: duckdb.DuckDBPyConnection, partner: dict, row: dict) -> 
         select coalesce(column_header, '(column headers)') as column_header, label, code, problem, rows
         from raw_partners.labels where partner_id = ? and source_file = ? and file_sha256 = ?
         order by column_header, problem nulls first, label limit ?""", [partner_id, name, row["landed_sha256"] or "", LABELS_SHOWN])
-    if labels and row["status"] in ("loaded", "loaded_with_rejections"):
+    if labels and row["status"] in ("loaded", "loaded_with_rejections") and not kobo:
         doc.heading(2, "How we read your labels")
         doc.para("Each label in your file and the code it was read as. Please check they mean what you meant.")
         doc.table(["column", "your label", "read as", "rows"],
@@ -279,9 +287,87 @@ def _file_document(con: duckdb.DuckDBPyConnection, partner: dict, row: dict) -> 
         how.append(["decimal separator: ", Code(row["decimal_separator"])])
     if row["header_row"]:
         how.append([f"column names on row {row['header_row']}"])
-    how.append(["row numbers above are the ones your spreadsheet program shows"])
+    if not kobo:
+        how.append(["row numbers above are the ones your spreadsheet program shows"])
     doc.items(how)
     return doc
+
+
+def kobo_summary(read: int, landed: int, exclusions: list[tuple[str, int]]) -> str:
+    """'320 interviews kept, 14 set aside: 4 pilot interviews before the launch date, ...' (largest first)."""
+    text = f"{landed:,} interview{'' if landed == 1 else 's'} kept"
+    if read == landed:
+        return text + ", none set aside."
+    order = list(KOBO_REASONS)
+    parts = [KOBO_REASONS[reason].counted(n) if reason in KOBO_REASONS else f"{n:,} × {reason}"
+             for reason, n in sorted(exclusions, key=lambda item: (-item[1], order.index(item[0])
+                                                                   if item[0] in order else len(order)))]
+    return f"{text}, {read - landed:,} set aside: " + ", ".join(parts) + "."
+
+
+def _kobo_sections(con: duckdb.DuckDBPyConnection, doc: Document, row: dict) -> None:
+    """A KoBo export's page, from raw_kobo: counts, reasons and fixes, answers we could not use, and
+    the survey. Counts and codes only: the interviews stay in raw_kobo_restricted."""
+    if not row["landed_batch_id"]:
+        return
+    source_id = f"{row['partner_id']}/{row['source_file']}"
+    loads = _rows(con, """
+        select l.survey_id, s.title, l.submissions_read, l.submissions_landed, l.submissions_excluded,
+               l.repeat_rows_read, l.repeat_rows_landed, len(l.form_versions) as form_versions
+        from raw_kobo.loads l left join raw_kobo.surveys s using (survey_id)
+        where l.source_id = ? and l.batch_id = ?""", [source_id, row["landed_batch_id"]])
+    if not loads:
+        return
+    load = loads[0]
+    key = [load["survey_id"], source_id, row["landed_batch_id"]]
+    exclusions = _rows(con, """
+        select unit, reason, row_count, detail from raw_kobo.exclusions
+        where survey_id = ? and source_id = ? and batch_id = ? order by unit desc, reason""", key)
+    submissions = [(item["reason"], item["row_count"]) for item in exclusions if item["unit"] == "submission"]
+    if row["status"] in ("loaded", "loaded_with_rejections"):
+        doc.para(kobo_summary(load["submissions_read"], load["submissions_landed"], submissions))
+    doc.heading(2, "In numbers" if row["landed_sha256"] == row["sha256"] else "In numbers (the version in use)")
+    table = [["interviews in the file (KoBo submissions)", f"{load['submissions_read']:,}"],
+             ["interviews kept", f"{load['submissions_landed']:,}"],
+             ["interviews set aside", f"{load['submissions_excluded']:,}"]]
+    if load["repeat_rows_read"]:
+        table += [["repeat-group rows kept", f"{load['repeat_rows_landed']:,}"],
+                  ["repeat-group rows set aside", f"{load['repeat_rows_read'] - load['repeat_rows_landed']:,}"]]
+    doc.table(["", "count"], table)
+    order = list(KOBO_REASONS)
+    exclusions.sort(key=lambda item: (item["unit"] != "submission", -item["row_count"],
+                                      order.index(item["reason"]) if item["reason"] in order else len(order)))
+    if exclusions:
+        doc.heading(2, "Why interviews were set aside")
+        doc.para("Set-aside interviews are not counted in any figure. Where a fix is needed, correct the interviews in "
+                 "KoBoToolbox and send a new export of the whole survey; it replaces this one.")
+    for item in exclusions:
+        reason = KOBO_REASONS.get(item["reason"])
+        title = reason.counted(item["row_count"]) if reason else f"{item['row_count']:,} × {item['reason']}"
+        doc.heading(3, [title[0].upper() + title[1:] + " (", Code(item["reason"]), ")"])
+        if reason:
+            doc.para(["What happened: ", *rich(reason.explanation)])
+            doc.para(["How to fix it: ", *rich(reason.fix)])
+        if item["detail"]:  # row numbers only (ingestion.kobo never puts answers there)
+            doc.para(f"Where in the file: {item['detail']}.")
+    issues = _rows(con, """
+        select field, issue, row_count from raw_kobo.field_issues
+        where survey_id = ? and source_id = ? and batch_id = ? order by field, issue""", key)
+    if issues:
+        doc.heading(2, "Answers we could not use")
+        doc.para("These interviews were kept, but one answer was not usable as written. Please check the form or "
+                 "the survey contract.")
+        doc.table(["question", "problem", "interviews"],
+                  [[Code(item["field"]), rich(KOBO_FIELD_ISSUES.get(item["issue"], item["issue"])),
+                    f"{item['row_count']:,}"] for item in issues])
+    indicators = _rows(con, """
+        select series_code, coalesce(description, series_code) as description from raw_kobo.indicator_definitions
+        where survey_id = ? order by series_code""", [load["survey_id"]])
+    doc.heading(2, "What we compute from it")
+    doc.para(["Survey ", Strong(load["title"] or load["survey_id"]), " (survey contract ", Code(load["survey_id"]),
+              f"), {load['form_versions']} form version(s) in the file. Figures are published for groups of "
+              "people, never for one person, and only for groups large enough not to point at anyone."])
+    doc.items([[Code(item["series_code"]), ": ", item["description"]] for item in indicators])
 
 
 def write_partner_reports(
@@ -320,8 +406,9 @@ def write_partner_reports(
         _write(md_path, doc.markdown())
         _write(html_path, doc.html())
         per_file[name] = (md_path, html_path)
+        unit = " interviews" if row["format"] == "kobo" else ""
         table.append([Link(name, f"files/{slug}.md"), row["status"].replace("_", " "),
-                      f"{row['observations_landed']:,}", f"{row['observations_quarantined']:,}",
+                      f"{row['observations_landed']:,}{unit}", f"{row['observations_quarantined']:,}{unit}",
                       "; ".join(error["message"] for error in json.loads(row["errors"] or "[]"))])
     index.heading(2, "Files")
     if table:

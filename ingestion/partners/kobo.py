@@ -1,0 +1,260 @@
+"""KoBoToolbox exports that arrive through the partner inbox: a contract file entry with
+``format: kobo`` names the survey contract (``kobo_contract``), and the file is landed by
+``ingestion.kobo.ingest_kobo_export`` into ``raw_kobo_restricted`` / ``raw_kobo``.
+
+The partner side keeps what it keeps for every file: one ``raw_partners.files`` row (version,
+status, counts, plain-language notes), written inside the KoBo landing's transaction so the row and
+the survey's rows always describe the same version, and the feedback report. Interviews never go
+to ``raw_partners.file_observations``: dbt aggregates them from ``raw_kobo_restricted``.
+
+Nothing here may carry an answer: results, notes, log lines and errors hold counts, reason codes,
+question names and the KoBo library's messages, which are written never to contain answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from ingestion.kobo import (
+    KoboContract,
+    KoboContractError,
+    KoboError,
+    KoboFormMismatchError,
+    KoboIngestResult,
+    PiiSaltMissingError,
+    ingest_kobo_export,
+)
+from ingestion.kobo import ensure_schema as ensure_kobo_schema
+from ingestion.kobo.privacy import SALT_CONFIGURED, SALT_PUBLIC_TEST
+from ingestion.partners.codes import Problem
+from ingestion.partners.contract import Contract, FileSpec
+from ingestion.partners.land import FileVersion, KoboFileCounts, previous_version, record_failure, track_kobo_file
+from ingestion.partners.read import FileRejected
+from ingestion.partners.results import FileIngestResult, batch_id_for
+from ingestion.partners.sniff import Sniff
+
+log = logging.getLogger(__name__)
+
+SALT_MISSING = "missing"
+UNMAPPED_SHOWN = 20  # question names listed in a note; the rest are counted
+# The tables ingestion.kobo keys by (survey_id, source_id).
+_KOBO_UNIT_TABLES = ("raw_kobo_restricted.submissions", "raw_kobo_restricted.repeat_rows", "raw_kobo.loads",
+                     "raw_kobo.exclusions", "raw_kobo.field_issues")
+_GPS_PRECISION = {0: "about 110 km", 1: "about 11 km", 2: "about 1 km"}
+
+
+def source_id_for(partner_id: str, file_name: str) -> str:
+    """The KoBo source unit of an inbox file: partner-relative, so two partners' files never collide."""
+    return f"{partner_id}/{file_name}"
+
+
+def salt_kind_for(survey: KoboContract, pii_salt: str | None) -> str:
+    """Which key identifiers would be hashed with: configured, the public test salt, or none (missing)."""
+    if pii_salt:
+        return SALT_CONFIGURED
+    return SALT_PUBLIC_TEST if survey.synthetic else SALT_MISSING
+
+
+def kobo_contract_sha256(contract: Contract, survey: KoboContract, salt_kind: str) -> str:
+    """What a KoBo file's landed rows depend on besides its bytes: both contracts, the form the survey
+    contract names, and which key hashed the identifiers (a salt set later must re-land the file,
+    or its respondent keys would not match the API's)."""
+    form = ""
+    if survey.form_path is not None and survey.form_path.is_file():
+        form = hashlib.sha256(survey.form_path.read_bytes()).hexdigest()
+    return hashlib.sha256(f"{contract.sha256}:{survey.sha256}:{form}:{salt_kind}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The file being landed and everything its rows are keyed by."""
+
+    contract: Contract
+    spec: FileSpec
+    survey: KoboContract
+    path: Path
+    sniff: Sniff
+    version: FileVersion
+    source_id: str
+    contract_sha256: str
+
+
+def ingest_kobo_file(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    spec: FileSpec,
+    path: Path,
+    sniff: Sniff,
+    version: FileVersion,
+    *,
+    pii_salt: str | None,
+    run_id: str,
+    now: datetime,
+) -> FileIngestResult:
+    """Land one KoBo export of ``contract.partner_id``; never raises for a problem with the file."""
+    survey = spec.kobo
+    if survey is None:  # load_contract never builds a kobo entry without its survey contract
+        raise ValueError(f"{contract.path}: entry {spec.label!r} has no loaded survey contract")
+    ensure_kobo_schema(con)
+    target = _Target(contract, spec, survey, path, sniff, version, source_id_for(contract.partner_id, path.name),
+                     kobo_contract_sha256(contract, survey, salt_kind_for(survey, pii_salt)))
+    result = FileIngestResult(contract.partner_id, path.name, sniff.sha256, "unchanged",
+                              batch_id=batch_id_for(sniff.sha256, target.contract_sha256))
+    previous = previous_version(con, contract.partner_id, path.name)
+    if (previous and previous["sha256"] == sniff.sha256 and previous["contract_sha256"] == target.contract_sha256
+            and previous["status"] != "retry"):
+        return _unchanged(con, target, result, previous)
+    try:
+        landed = ingest_kobo_export(con, path, survey, pii_salt=pii_salt, run_id=run_id, now=now,
+                                    source_id=target.source_id,
+                                    within=lambda landed: _track(con, target, landed, run_id, now))
+    except FileRejected as rejected:
+        result.status, result.errors = _status_for(rejected.problems), rejected.problems
+    except PiiSaltMissingError as exc:
+        # The KoBo message is for the data team (it names the setting); it holds no secret.
+        log.warning("partner %s file %s: %s", contract.partner_id, path.name, exc)
+        result.status, result.errors = "retry", [Problem(
+            "pii_salt_missing",
+            "the pipeline's secret key for protecting respondent identifiers (PII_SALT) is missing or too short, "
+            "so nothing from this survey was stored",
+            "Nothing to do for you: the data team sets PII_SALT, and the file is read again at the next run.")]
+    except KoboError as exc:
+        result.status, result.errors = _kobo_failure(target, exc)
+    except Exception as exc:  # a bug must not stop the other files; the file is retried next run
+        # Only the type: a database error's message can quote a cell, and cells here are answers.
+        log.error("partner %s file %s: unexpected %s while landing a KoBo export", contract.partner_id, path.name,
+                  type(exc).__name__)
+        result.status, result.errors = "retry", [Problem(
+            "internal_error", f"an unexpected error stopped the processing of this file ({type(exc).__name__})",
+            "Nothing to do for you: the data team has been told, and the file is read again at the next run.")]
+    else:
+        _fill(result, landed, kobo_notes(survey, landed))
+        result.batch_id = landed.batch_id
+        return result
+    record_failure(con, version=version, contract=contract, file_entry=spec.label, file_format=spec.format,
+                   problems=result.errors, notes=[], status=result.status, staged=None, batch_id=result.batch_id,
+                   run_id=run_id, ingested_at=now, contract_sha256=target.contract_sha256)
+    return result
+
+
+def _track(con: duckdb.DuckDBPyConnection, target: _Target, landed: KoboIngestResult, run_id: str,
+           now: datetime) -> None:
+    """Inside the KoBo transaction: refuse what must not replace the previous version, then record the file."""
+    if landed.submissions_read == 0:
+        raise FileRejected([Problem("empty", "the export has column names but no interviews",
+                                    "Export the survey's data again from KoBoToolbox once interviews are submitted.")])
+    read_sha = con.execute("select source_sha256 from raw_kobo.loads where survey_id = ? and source_id = ?",
+                           [target.survey.survey_id, target.source_id]).fetchone()[0]
+    if read_sha != target.sniff.sha256:  # changed between our look and the KoBo read
+        raise FileRejected([_changed_problem()])
+    for table in _KOBO_UNIT_TABLES:  # the file's rows under a survey contract it no longer names
+        con.execute(f"delete from {table} where source_id = ? and survey_id <> ?",
+                    [target.source_id, target.survey.survey_id])
+    track_kobo_file(
+        con, version=target.version, contract=target.contract, file_entry=target.spec.label,
+        contract_sha256=target.contract_sha256,
+        counts=KoboFileCounts(
+            reader=landed.source_kind,
+            delimiter=target.survey.export.separator if landed.source_kind == "csv_export"
+            and target.survey.export.separator != "auto" else None,
+            submissions_read=landed.submissions_read, submissions_landed=landed.submissions_landed,
+            submissions_excluded=landed.submissions_excluded),
+        notes=kobo_notes(target.survey, landed), batch_id=landed.batch_id, run_id=run_id, ingested_at=now)
+
+
+def _fill(result: FileIngestResult, landed: KoboIngestResult, notes: list[str]) -> None:
+    result.status = "loaded_with_rejections" if landed.submissions_excluded else "loaded"
+    result.rows_read = landed.submissions_read
+    result.observations_landed = landed.submissions_landed
+    result.observations_quarantined = landed.submissions_excluded
+    result.rejected_by_reason = dict(sorted(landed.exclusions.items()))
+    result.notes = notes
+
+
+def _unchanged(con: duckdb.DuckDBPyConnection, target: _Target, result: FileIngestResult,
+               previous: dict) -> FileIngestResult:
+    """The same bytes under the same contracts and key: the stored outcome stands."""
+    if previous["status"] == "rejected":
+        result.status = "rejected"
+    result.rows_read = previous["rows_read"]
+    result.observations_landed = previous["observations_landed"]
+    result.observations_quarantined = previous["observations_quarantined"]
+    if previous["status"] != "rejected":  # a rejected version set nothing aside; an older one may be in use
+        result.rejected_by_reason = dict(con.execute(
+            "select reason, row_count from raw_kobo.exclusions where survey_id = ? and source_id = ? and batch_id = ? "
+            "and unit = 'submission' order by reason",
+            [target.survey.survey_id, target.source_id, previous["landed_batch_id"] or ""]).fetchall())
+        result.batch_id = previous["landed_batch_id"] or result.batch_id
+    result.errors = [Problem(**error) for error in json.loads(previous["errors"])]
+    return result
+
+
+def _changed_problem() -> Problem:
+    return Problem("file_changed_during_read", "the file changed while it was being read",
+                   "Nothing to do: it is read again at the next run, once it has finished copying.")
+
+
+def _status_for(problems: list[Problem]) -> str:
+    return "retry" if any(problem.code == "file_changed_during_read" for problem in problems) else "rejected"
+
+
+def _kobo_failure(target: _Target, exc: KoboError) -> tuple[str, list[Problem]]:
+    """A file the KoBo library refused, as the partner reads it (its messages never hold answers)."""
+    try:
+        after = os.stat(target.path)
+    except OSError:
+        after = None
+    if after is None or after.st_size != target.sniff.size or after.st_mtime_ns != target.sniff.mtime_ns:
+        return "retry", [_changed_problem()]
+    # The library writes "<survey>: <file>: what is wrong. Fix: what to do"; the page is about that file.
+    text = str(exc).removeprefix(f"{target.survey.survey_id}: {target.path.name}: ")
+    message, _, fix = text.partition(" Fix: ")
+    message = message.strip().rstrip(".") or type(exc).__name__
+    fix = fix.strip().rstrip(".")
+    if isinstance(exc, KoboContractError):
+        return "rejected", [Problem("invalid_contract", message,
+                                    f"The data team fixes the survey contract ({fix or 'as the message says'}).")]
+    if isinstance(exc, KoboFormMismatchError):
+        return "rejected", [Problem("kobo_form_mismatch", message, "The data team checks the form against the "
+                                    f"survey contract ({fix or 'as the message says'}).")]
+    fix = fix[:1].upper() + fix[1:] + "." if fix else "Export the survey's data again from KoBoToolbox and send it."
+    return "rejected", [Problem("kobo_export_unreadable", message, fix)]
+
+
+def kobo_notes(survey: KoboContract, landed: KoboIngestResult) -> list[str]:
+    """What the partner should know about how the export was read, in plain language (no answers)."""
+    notes: list[str] = []
+    if landed.salt_kind == SALT_PUBLIC_TEST:
+        notes.append("the survey contract marks this survey as fictional (test data): identifiers were protected with "
+                     "a public key only. Real interviews are never sent under such a contract")
+    if landed.personal_columns_dropped:
+        notes.append(f"{landed.personal_columns_dropped:,} columns identify people or devices (names, phone numbers, "
+                     "identifiers, free text and the like) and were removed before anything was stored, as the "
+                     "survey contract says")
+    if survey.gps is not None:
+        notes.append("GPS points were not stored" if survey.gps.policy == "drop" else
+                     f"GPS points were rounded to {survey.gps.decimals} decimal{'' if survey.gps.decimals == 1 else 's'} "
+                     f"({_GPS_PRECISION.get(survey.gps.decimals, 'coarser')}) before being stored")
+    if landed.invalid_coordinates:
+        notes.append(f"{landed.invalid_coordinates:,} kept interviews have a GPS point that is impossible or outside "
+                     "the survey area; the point was left out, the interview kept")
+    if survey.launch_date is not None and landed.exclusions.get("test_before_launch"):
+        notes.append(f"interviews submitted before {survey.launch_date.isoformat()}, the launch date in the survey "
+                     "contract, count as pilot interviews")
+    if landed.unmapped_columns:
+        shown = ", ".join(f"'{name}'" for name in landed.unmapped_columns[:UNMAPPED_SHOWN])
+        more = len(landed.unmapped_columns) - UNMAPPED_SHOWN
+        notes.append("these columns are not in the survey contract, so their answers were not stored (tell us if "
+                     f"they should be used): {shown}" + (f" and {more:,} more" if more > 0 else ""))
+    if landed.repeat_rows_read:
+        notes.append(f"{landed.repeat_rows_landed:,} rows of repeat groups (such as household members) were kept "
+                     f"and {landed.repeat_rows_read - landed.repeat_rows_landed:,} set aside")
+    return notes
