@@ -1,10 +1,15 @@
 -- No suppressed citizen-generated cell can be recovered by subtraction along any one dimension:
--- every set {total, children} that holds a suppressed cell holds at least two.
+-- every set {total, children} along a dimension that holds a suppressed cell, a total and a
+-- published child holds at least two suppressed cells. One row per offending set ('*' marks the
+-- dimension the set runs along).
 {% set dims = ['sex', 'age_group', 'disability_status', 'location', 'income_quantile', 'migratory_status', 'population_group'] %}
 {% set set_key = ['source_type', 'source_id', 'series_code', 'geo_area_m49', 'period_label', 'unit', 'reporting_type', 'other_disaggregation'] %}
 {% for dim in dims %}
 {% set others = set_key + (dims | reject('equalto', dim) | list) %}
-select '{{ dim }}' as dimension, {% for c in others %}{{ c }}, {% endfor %}
+select
+    '{{ dim }}' as dimension,
+    {% for c in set_key %}{{ c }}, {% endfor %}
+    {% for d in dims %}{{ d if d != dim else "'*'" }} as {{ d }}, {% endfor %}
     count(*) filter (where is_suppressed) as suppressed_cells
 from {{ ref('fct_indicator_observations') }}
 where source_type = 'citizen_generated'

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from ingestion.config import load_settings
 from ingestion.partners import ingest_partner
 from orchestration.resources import WAREHOUSE_POOL, PartnerInboxResource, WarehouseResource
 
@@ -32,14 +33,17 @@ RAW_PARTNER_KEYS = [
     ],
     partitions_def=partner_partitions,
     pool=WAREHOUSE_POOL,
-    description="Read one partner's inbox folder through its data contract; land, quarantine, report back.",
+    description="Read one partner's inbox folder through its data contract; land, quarantine, report back. "
+                "KoBo exports (format kobo) land in raw_kobo_restricted through the same contract.",
 )
 def raw_partner_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource, partner_inbox: PartnerInboxResource):
     partner_id = context.partition_key
+    # The salt is a secret: read from the environment at run time, never through Dagster config.
+    pii_salt = load_settings().pii_salt
     with warehouse.connection() as con:
         result = ingest_partner(
             con, partner_id, Path(partner_inbox.inbox), Path(partner_inbox.contracts), Path(partner_inbox.reports),
-            context.run_id, dt.datetime.now(dt.timezone.utc),
+            context.run_id, dt.datetime.now(dt.timezone.utc), pii_salt=pii_salt,
         )
     metadata = result.metadata()
     context.log.info(

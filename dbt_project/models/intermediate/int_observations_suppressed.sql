@@ -3,15 +3,29 @@
 -- Secondary: along any one dimension, a suppressed cell could be recovered by subtraction from
 -- its total and its published siblings (sample sizes are published, so percentages too). Where a
 -- set {total, children} holds exactly one suppressed cell, the smallest published child is
--- suppressed as well; passes repeat because one suppression can expose a cell in another set.
+-- suppressed as well; passes repeat (up to 10) because one suppression can expose a cell in
+-- another set.
 -- tests/assert_no_recoverable_suppressed_cell.sql proves the result.
 {% set dims = ['sex', 'age_group', 'disability_status', 'location', 'income_quantile', 'migratory_status', 'population_group'] %}
 {% set set_key = ['source_type', 'source_id', 'series_code', 'geo_area_m49', 'period_label', 'unit', 'reporting_type', 'other_disaggregation'] %}
-{% set passes = 4 %}
+{% set passes = 10 %}
 
-with pass_0 as (
-    select *, below_min_cell_size as is_suppressed
-    from {{ ref('int_observations_unioned') }}
+with observations as (
+    select * from {{ ref('int_observations_unioned') }}
+),
+
+-- Only families (same source, series, area, period, unit) holding a primary suppression can need
+-- secondary ones: the passes run over those cells alone.
+families as (
+    select distinct {% for c in set_key %}{{ c }}{{ ', ' if not loop.last }}{% endfor %}
+    from observations
+    where below_min_cell_size
+),
+
+pass_0 as (
+    select observations.*, observations.below_min_cell_size as is_suppressed
+    from observations
+    semi join families using ({% for c in set_key %}{{ c }}{{ ', ' if not loop.last }}{% endfor %})
 ),
 
 {% for n in range(1, passes + 1) %}
@@ -46,12 +60,17 @@ pass_{{ n }} as (
             ) as is_suppressed
         )
     from pass_{{ n - 1 }}
-){{ ',' if not loop.last }}
+),
 {% endfor %}
 
+suppressed as (
+    select observation_id, is_suppressed from pass_{{ passes }}
+)
+
 select
-    * exclude (value, is_suppressed),
-    case when is_suppressed then null else value end as value,
-    is_suppressed,
-    is_suppressed and not below_min_cell_size as is_secondary_suppression
-from pass_{{ passes }}
+    observations.* exclude (value),
+    case when coalesce(suppressed.is_suppressed, false) then null else observations.value end as value,
+    coalesce(suppressed.is_suppressed, false) as is_suppressed,
+    coalesce(suppressed.is_suppressed, false) and not observations.below_min_cell_size as is_secondary_suppression
+from observations
+left join suppressed using (observation_id)
