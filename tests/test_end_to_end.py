@@ -163,3 +163,38 @@ def test_readme_questions_run_against_the_published_file(pipeline_env):
     with duckdb.connect(str(pipeline_env.published_path), read_only=True) as con:
         for query in queries:
             assert con.execute(query).fetchall(), query
+
+
+def test_nothing_personal_reaches_the_published_file_reports_or_logs(pipeline_env, tmp_path, monkeypatch):
+    """Names, phones, device ids, household codes and exact coordinates of the sample survey appear
+    nowhere an analyst, a partner or a data engineer can read them."""
+    import csv
+
+    from tests.conftest import REPO
+
+    export = REPO / "data" / "inbox" / "community_wg_survey" / "demo_wg_household_2025.csv"
+    with export.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    secrets = set()
+    for row in rows:
+        for column in ("respondent/resp_name", "respondent/resp_phone", "deviceid", "respondent/hh_code",
+                       "_location/gps_latitude", "_location/gps_longitude", "_uuid"):
+            if row.get(column) and len(row[column]) >= 5:
+                secrets.add(row[column])
+    assert len(secrets) > 500  # the scan has something to find
+
+    reports = tmp_path / "reports"
+    monkeypatch.setenv("REPORTS_DIR", str(reports))
+    pipeline = materialize_all(load_settings())
+    assert pipeline.main.success
+
+    texts = []
+    with duckdb.connect(str(pipeline_env.published_path), read_only=True) as con:
+        for schema, table in con.execute("select schema_name, table_name from duckdb_tables()").fetchall():
+            texts.append(" ".join(map(str, con.execute(f"select * from {schema}.{table}").fetchall())))
+    texts += [path.read_text(encoding="utf-8", errors="replace") for path in reports.rglob("*") if path.is_file()]
+    for result in [pipeline.main, *pipeline.series.values(), *pipeline.partners.values()]:
+        texts += [str(event) for event in result.all_events]
+    haystack = "\n".join(texts)
+    leaked = sorted(secret for secret in secrets if secret in haystack)
+    assert leaked == []

@@ -25,7 +25,9 @@ families as (
 pass_0 as (
     select observations.*, observations.below_min_cell_size as is_suppressed
     from observations
-    semi join families using ({% for c in set_key %}{{ c }}{{ ', ' if not loop.last }}{% endfor %})
+    -- null-safe: other_disaggregation is null for most cells
+    semi join families
+        on {% for c in set_key %}families.{{ c }} is not distinct from observations.{{ c }}{{ ' and ' if not loop.last }}{% endfor %}
 ),
 
 {% for n in range(1, passes + 1) %}
