@@ -1,6 +1,8 @@
+{{ config(materialized="table") }}
 -- Every observation from every source in one shape and one vocabulary, with its grain hash:
 -- official (UN SDG API), civil-society (partner files) and citizen-generated (partner files and
--- KoBo surveys). Records a source marked as having no value (NaN, n/a, ..) stay in the raw
+-- KoBo surveys). A table, not a view: the fact table, the dimensions and the suppression passes
+-- all read it. Records a source marked as having no value (NaN, n/a, ..) stay in the raw
 -- tables, counted there, and are not observations here.
 {% set grain = [
     'source_type', 'source_id', 'series_code', 'geo_area_m49', 'period_label',
