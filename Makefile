@@ -19,13 +19,14 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run test dev bench clean
+.PHONY: help setup run test dev bench rollback clean
 
 help:
 	@echo "make run    set up, then run the main job on the bundled data and publish"
 	@echo "make test   set up, then run the whole test suite"
 	@echo "make dev    the Dagster UI on http://localhost:3000"
 	@echo "make bench  run every benchmark (reports/bench/*.json)"
+	@echo "make rollback  restore the previous published file"
 
 $(INSTALLED): requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}"'
@@ -56,6 +57,9 @@ dev: setup
 
 bench: setup
 	$(BIN)/python -m bench
+
+rollback: $(INSTALLED)
+	$(BIN)/python scripts/rollback.py
 
 clean:
 	rm -rf warehouse reports dbt_project/target dbt_project/logs .pytest_cache

@@ -1,4 +1,4 @@
-"""One measured approach of bench_sdg_api_ingest, run in its own process: prints {wall_s, rows, peak_rss_mb}."""
+"""One measured approach of bench_sdg_api_ingest, run in its own process: prints {wall_s, rows, peak_rss_mb, cpu_s}."""
 
 from __future__ import annotations
 
@@ -72,5 +72,11 @@ def naive(base_url: str, directory: Path, series: str) -> dict:
 if __name__ == "__main__":
     approach, base_url, directory, series = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4]
     measured = {"pipeline": pipeline, "reference": reference, "naive": naive}[approach](base_url, directory, series)
-    measured["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    # The pipeline fetches in a child process: its peak is added to ours (an upper bound, as the pages
+    # they share after the fork count twice), and its CPU time too. The machine may be shared: CPU
+    # seconds say how much work each approach did, whatever else was running.
+    measured["peak_rss_mb"] = (own.ru_maxrss + children.ru_maxrss) / 1024
+    measured["own_peak_rss_mb"] = own.ru_maxrss / 1024
+    measured["cpu_s"] = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
     print(json.dumps(measured))

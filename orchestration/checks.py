@@ -1,51 +1,136 @@
-"""Great Expectations suites as blocking Dagster asset checks."""
+"""Great Expectations suites as blocking Dagster asset checks: one check per module in expectations/suites/.
 
+Each check reads its table from the warehouse (read-only, in chunks of DataFrames), validates it with
+the suite, renders a GX Data Docs page and returns a result a data engineer can act on: every failing
+expectation with its severity, count, rule, a sample of offending values and of the offending rows
+(identified by grain or lineage), and a link to the Data Docs page. A ``critical`` failure is an
+ERROR (blocks everything downstream, publication included); a ``warning`` is a WARN.
+"""
+
+
+from pathlib import Path
 
 import dagster as dg
 from pydantic import PrivateAttr
 
-from expectations.runner import SuiteResult, Validator
-from expectations.suites import fct_indicator_observations as fct_suite
-from orchestration.resources import WarehouseResource
+from expectations.registry import Suite, discover, previous_row_counts, row_count_change_bound
+from expectations.runner import CHUNK_ROWS, SuiteResult, Validator, table_columns
+from ingestion.config import load_settings
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
-FCT_INDICATOR_OBSERVATIONS = dg.AssetKey(["marts", "fct_indicator_observations"])
+DESCRIPTION_CHARS = 2000
 
 
 class GreatExpectationsResource(dg.ConfigurableResource):
-    """One ephemeral GX context per process, created on first use (not at Definitions load)."""
+    """One ephemeral GX context per process, created on first use (not at Definitions load).
+
+    ``data_docs_dir``: where GX Data Docs are built (default ``<REPORTS_DIR>/data_docs``).
+    ``chunk_rows``: the most rows held in one DataFrame.
+    """
+
+    data_docs_dir: str = ""
+    chunk_rows: int = CHUNK_ROWS
 
     _validator: Validator | None = PrivateAttr(default=None)
 
     @property
+    def docs_dir(self) -> Path:
+        return Path(self.data_docs_dir) if self.data_docs_dir else load_settings().reports_dir / "data_docs"
+
+    @property
     def validator(self) -> Validator:
         if self._validator is None:
-            self._validator = Validator()
+            self._validator = Validator(data_docs_dir=self.docs_dir)
         return self._validator
 
 
-def _check_result(result: SuiteResult) -> dg.AssetCheckResult:
-    failures = result.blocking_failures + result.warnings
+def _failure_details(result: SuiteResult) -> list[dict]:
+    return [
+        {"expectation": o.expectation, "severity": o.severity, "unexpected_count": o.unexpected_count,
+         "rule": o.rule, "sample": o.unexpected_sample, "sample_rows": o.sample_rows, "observed": o.observed,
+         "error": o.error}
+        for o in result.blocking_failures + result.warnings
+    ]
+
+
+def check_result(result: SuiteResult, suite: Suite | None = None, previous_rows: int | None = None,
+                 docs_dir: Path | None = None) -> dg.AssetCheckResult:
+    """A suite's result as a Dagster check result: ERROR when anything critical failed, WARN otherwise."""
+    failing = result.blocking_failures + result.warnings
+    lines = result.summary_lines()
+    description = "; ".join(lines) if lines else f"all {len(result.outcomes)} expectations met on {result.rows} rows"
+    if result.data_docs:
+        description += f" (Data Docs: {result.data_docs})"
+    metadata: dict = {
+        "rows_validated": result.rows,
+        "chunks": result.chunks,
+        "expectations": len(result.outcomes),
+        "blocking_failures": len(result.blocking_failures),
+        "warnings": len(result.warnings),
+        "failing_expectations": dg.MetadataValue.json(_failure_details(result)),
+    }
+    if suite is not None:
+        metadata["table"] = suite.table
+        metadata["suite"] = dg.MetadataValue.path(str(Path(suite.module.__file__)))
+    if previous_rows is not None:
+        metadata["rows_at_last_publication"] = previous_rows
+    if result.data_docs:
+        metadata["data_docs"] = dg.MetadataValue.url(result.data_docs)
+    if docs_dir is not None:
+        metadata["data_docs_index"] = dg.MetadataValue.path(str(docs_dir / "index.html"))
     return dg.AssetCheckResult(
-        passed=result.passed,
+        passed=not failing,
         severity=dg.AssetCheckSeverity.ERROR if result.blocking_failures else dg.AssetCheckSeverity.WARN,
-        description="; ".join(result.summary_lines())[:2000] or f"all {len(result.outcomes)} expectations met",
-        metadata={
-            "rows_validated": result.rows,
-            "expectations": len(result.outcomes),
-            "blocking_failures": len(result.blocking_failures),
-            "warnings": len(result.warnings),
-            "failing_expectations": dg.MetadataValue.json([
-                {"expectation": o.expectation, "severity": o.severity, "unexpected_count": o.unexpected_count,
-                 "sample": o.unexpected_sample, "error": o.error}
-                for o in failures
-            ]),
-        },
+        description=description[:DESCRIPTION_CHARS],
+        metadata=metadata,
     )
 
 
-@dg.asset_check(asset=FCT_INDICATOR_OBSERVATIONS, blocking=True,
-                description=f"Great Expectations suite for {fct_suite.TABLE}: grain, codes, ranges by unit, lineage.")
-def fct_indicator_observations_suite(warehouse: WarehouseResource, great_expectations: GreatExpectationsResource):
+def run_suite(suite: Suite, warehouse: WarehouseResource, great_expectations: GreatExpectationsResource,
+              run_id: str | None = None) -> dg.AssetCheckResult:
+    settings = load_settings()
+    previous = previous_row_counts(warehouse.published_path).get(suite.table)
+    expectations = suite.expectations(settings, previous_rows=previous, bound=row_count_change_bound())
+    validator = great_expectations.validator
     with warehouse.connection(read_only=True) as con:
-        frame = con.execute(f"select * from {fct_suite.TABLE}").df()
-    return _check_result(great_expectations.validator.validate(fct_suite.TABLE, fct_suite.expectations(), frame))
+        if not table_columns(con, suite.table):
+            return dg.AssetCheckResult(
+                passed=False, severity=dg.AssetCheckSeverity.ERROR,
+                description=f"{suite.table} does not exist in the warehouse, so its suite could not run",
+                metadata={"table": suite.table},
+            )
+        result = validator.validate_table(
+            con, suite.table, suite.table, expectations, chunk_rows=great_expectations.chunk_rows,
+            chunk_key=suite.chunk_key, sample_columns=suite.sample_columns, show_values=suite.show_values,
+            run_name=run_id,
+        )
+    return check_result(result, suite, previous, validator.data_docs_dir)
+
+
+def build_suite_check(suite: Suite) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(list(suite.asset_key)),
+        name=suite.check_name,
+        blocking=True,
+        # DuckDB lets no process read a file another process is writing: queue with the writers.
+        pool=WAREHOUSE_POOL,
+        description=f"Great Expectations suite for {suite.table}: {suite.description}",
+    )
+    def _suite_check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+                     great_expectations: GreatExpectationsResource) -> dg.AssetCheckResult:
+        return run_suite(suite, warehouse, great_expectations, run_id=context.run.run_id)
+
+    return _suite_check
+
+
+SUITES = discover()
+SUITE_CHECKS: list[dg.AssetChecksDefinition] = [build_suite_check(suite) for suite in SUITES]
+# The checks on landing tables run in main_job, before dbt, not in the partitioned landing jobs.
+LANDING_SUITE_CHECK_KEYS = [
+    dg.AssetCheckKey(dg.AssetKey(list(suite.asset_key)), suite.check_name) for suite in SUITES if not suite.is_mart
+]
+
+FCT_INDICATOR_OBSERVATIONS = dg.AssetKey(["marts", "fct_indicator_observations"])
+fct_indicator_observations_suite = next(
+    check for check, suite in zip(SUITE_CHECKS, SUITES) if suite.name == "fct_indicator_observations"
+)

@@ -15,7 +15,8 @@ from orchestration.assets.kobo import raw_kobo_api
 from orchestration.assets.partners import raw_partner_files
 from orchestration.assets.publication import published_marts
 from orchestration.assets.sdg_api import build_series_assets, raw_sdg_reference
-from orchestration.checks import GreatExpectationsResource, fct_indicator_observations_suite
+from orchestration.alerts import quality_gate_alert_sensor
+from orchestration.checks import SUITE_CHECKS, GreatExpectationsResource
 from orchestration.jobs import (
     main_after_nightly_runs,
     main_after_partner_update,
@@ -40,7 +41,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     ]
 
 
-ASSET_CHECKS = [fct_indicator_observations_suite]
+ASSET_CHECKS = SUITE_CHECKS
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
@@ -65,7 +66,7 @@ def build_defs(settings: Settings) -> dg.Definitions:
         asset_checks=ASSET_CHECKS,
         jobs=[sdg_series_job, partner_job, main_job],
         schedules=[nightly_schedule, nightly_partners_schedule],
-        sensors=[main_after_nightly_runs, partner_inbox_sensor, main_after_partner_update],
+        sensors=[main_after_nightly_runs, partner_inbox_sensor, main_after_partner_update, quality_gate_alert_sensor],
         resources=build_resources(settings),
         # One process per run: DuckDB takes one writer, and the pool serializes writers across runs.
         executor=dg.in_process_executor,

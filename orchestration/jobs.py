@@ -16,6 +16,7 @@ import dagster as dg
 from ingestion.partners import list_partners, scan_inbox
 from orchestration.assets.partners import RAW_PARTNER_KEYS, partner_partitions
 from orchestration.assets.sdg_api import RAW_SDG_SERIES_KEYS
+from orchestration.checks import LANDING_SUITE_CHECK_KEYS
 from orchestration.resources import PartnerInboxResource
 
 NIGHTLY_TAG = "pipeline/nightly"
@@ -37,7 +38,9 @@ partner_job = dg.define_asset_job(
 
 main_job = dg.define_asset_job(
     name="main_job",
-    selection=dg.AssetSelection.all() - SERIES_SELECTION - PARTNER_SELECTION,
+    # The landing tables' GX checks run here, once per night over all partitions, before dbt.
+    selection=(dg.AssetSelection.all() - SERIES_SELECTION - PARTNER_SELECTION)
+    | dg.AssetSelection.checks(*LANDING_SUITE_CHECK_KEYS),
     description="Reference data, dbt models and tests, GX checks, publication.",
 )
 

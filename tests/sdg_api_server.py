@@ -14,7 +14,9 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-# A fault is (status, headers, body) returned instead of the real answer, once.
+# A fault is (status, headers, body) returned instead of the real answer, once. A Content-Length
+# header in a fault is sent as given, so a fault can promise more bytes than it sends (a connection
+# dropped mid-body).
 Fault = tuple[int, dict[str, str], bytes]
 
 
@@ -22,6 +24,8 @@ class FakeSdgApi:
     def __init__(self) -> None:
         self.routes: dict[str, Callable[[dict[str, list[str]]], object]] = {}
         self.faults: deque[Fault] = deque()
+        # Faults for one Series/Data page only: page number -> faults, each returned once.
+        self.page_faults: dict[int, deque[Fault]] = {}
         self.delays: deque[float] = deque()
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
         self.series: dict[str, list[dict]] = {}
@@ -34,7 +38,10 @@ class FakeSdgApi:
                 api.requests.append((parts.path, params))
                 if api.delays:
                     time.sleep(api.delays.popleft())  # longer than the client's read timeout = a read timeout
-                if api.faults:
+                page_faults = api.page_faults.get(int(params.get("page", ["0"])[0]))
+                if parts.path.endswith("/Series/Data") and page_faults:
+                    status, headers, body = page_faults.popleft()
+                elif api.faults:
                     status, headers, body = api.faults.popleft()
                 else:
                     route = api.routes.get(parts.path.removeprefix("/sdgapi/v1/sdg/"))
@@ -45,7 +52,8 @@ class FakeSdgApi:
                 self.send_response(status)
                 for name, value in {"Content-Type": "application/json", **headers}.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
+                if "Content-Length" not in headers:
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
 

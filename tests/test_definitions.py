@@ -54,12 +54,14 @@ def test_definitions_load_offline_without_opening_duckdb(tmp_path):
             "marts/fct_indicator_observations", "published_marts"} <= set(loaded["keys"])
     # One connected lineage: the dbt source is the ingestion asset itself, not a separate stub.
     assert "raw_sdg/series_observations" in loaded["deps"]["staging/stg_sdg__observations"]
-    assert loaded["deps"]["published_marts"] == ["marts/fct_indicator_observations"]
+    assert "marts/fct_indicator_observations" in loaded["deps"]["published_marts"]
+    assert all(dep.startswith("marts/") for dep in loaded["deps"]["published_marts"])
     assert (loaded["cron"], loaded["tz"], loaded["job"]) == ("0 2 * * *", "UTC", "sdg_series_job")
     assert loaded["sensor_job"] == "main_job"
     assert loaded["schedules"] == [["nightly_partners_schedule", "0 2 * * *", "partner_job"],
                                    ["nightly_schedule", "0 2 * * *", "sdg_series_job"]]
-    assert loaded["sensors"] == ["main_after_nightly_runs", "main_after_partner_update", "partner_inbox_sensor"]
+    assert loaded["sensors"] == ["main_after_nightly_runs", "main_after_partner_update", "partner_inbox_sensor",
+                                "quality_gate_alert_sensor"]
     assert "raw_partners/observations" in loaded["deps"]["staging/stg_partners__observations"]
     # One partition per series of the curated default list.
     assert loaded["partitions"][0] == "SH_OOP_XPD_EARNNET40" and len(loaded["partitions"]) == 8

@@ -2,19 +2,22 @@
 timeouts, schema drift, reference data; and the Dagster series asset in live mode."""
 
 import json
+import multiprocessing
+from collections import deque
 
 import dagster as dg
 import duckdb
 import pytest
 
-from ingestion.sdg_api import synthetic
-from ingestion.sdg_api.client import SdgApiClient, make_session
-from ingestion.sdg_api.land import land_series
+from ingestion.sdg_api import land, synthetic
+from ingestion.sdg_api.client import SdgApiClient, SdgApiError, make_session
+from ingestion.sdg_api.land import _PageSpool, land_series
 from ingestion.sdg_api.metadata import land_geo_areas, land_series_hierarchy
 from ingestion.sdg_api.parse import parse_goal_hierarchy
 from ingestion.warehouse import connect
 from tests.conftest import SNAPSHOT, TEST_DATA
 from tests.sdg_api_server import FakeSdgApi
+from tests.test_sdg_parse import CASES
 
 SPEC = synthetic.SeriesSpec(
     "SL_TLF_UEM", "8", "8.5", "8.5.2", "Unemployment rate (%)", "PERCENT",
@@ -89,6 +92,117 @@ def test_dimensions_changing_between_pages_are_kept_and_reported(api, tmp_path):
     assert kept == len(records) - 200
     assert load.pages_with_changed_dimensions == [3, 4]
     assert load.undeclared_dimensions == {"Type_of_occupation"}
+
+
+def page_body(api, page: int, page_size: int, areas: list[str]) -> bytes:
+    """Page ``page`` of the series exactly as the server would send it."""
+    return json.dumps(api._series_data({"seriesCode": [SPEC.code], "areaCode": areas,
+                                        "pageSize": [str(page_size)], "page": [str(page)]})).encode()
+
+
+@pytest.mark.parametrize("in_child_process", [True, False], ids=["fetch-process", "fetch-thread"])
+def test_truncated_page_mid_series_is_retried_and_the_series_lands_once(api, tmp_path, monkeypatch,
+                                                                      in_child_process):
+    monkeypatch.setattr(land, "FETCH_IN_CHILD_PROCESS", in_child_process)
+    with connect(tmp_path / "w.duckdb") as con:
+        land_series(con, client_for(api, page_size=100), SPEC.code, [4], "run-1")
+        body = page_body(api, 2, 100, ["4"])
+        api.page_faults[2] = deque([
+            (200, {}, body[: len(body) // 2]),  # cut mid-record
+            (200, {}, body[:-1] + b"\x00" * 16),  # cut before the closing brace, then NUL-padded
+        ])
+        load = land_series(con, client_for(api, page_size=100), SPEC.code, [4], "run-2")
+        rows = con.execute("select count(*), count(distinct record_id), list(distinct run_id) "
+                           "from raw_sdg.series_observations").fetchone()
+        pages = con.execute("select page, count(*) from raw_sdg.series_observations "
+                            "group by page order by page").fetchall()
+    assert load.retries == 2 and load.rows_landed == load.total_elements == 360
+    assert rows == (360, 360, ["run-2"])  # replaced, not added to; nothing twice
+    assert pages == [(1, 100), (2, 100), (3, 100), (4, 60)]
+    page_2_requests = [p for path, p in api.requests if path.endswith("Series/Data") and p["page"] == ["2"]]
+    assert len(page_2_requests) == 1 + 3  # run-1 once; run-2 refused twice, then accepted
+
+
+def test_connection_dropped_mid_body_is_retried(api, tmp_path):
+    body = page_body(api, 3, 100, ["4"])
+    api.page_faults[3] = deque([(200, {"Content-Length": str(len(body))}, body[:1000])])  # promises more than it sends
+    with connect(tmp_path / "w.duckdb") as con:
+        load = land_series(con, client_for(api, page_size=100), SPEC.code, [4], "run")
+        assert landed(con) == (360, 360)
+    assert load.retries == 1 and load.rows_landed == 360
+
+
+def test_a_long_series_appended_in_many_batches_stays_within_a_small_memory_limit(api, tmp_path, monkeypatch):
+    # One append per page: each append must not leave memory behind until the commit, whatever the
+    # number of pages (a parallel insert keeps its partly filled row groups; 90 of them overflow 128MB).
+    monkeypatch.setattr(_PageSpool, "FLUSH_PAGES", 1)
+    monkeypatch.setattr(_PageSpool, "MIN_FLUSH_PAGES", 1)
+    with connect(tmp_path / "w.duckdb", memory_limit="128MB") as con:
+        threads = con.execute("select current_setting('threads')").fetchone()[0]
+        load = land_series(con, client_for(api, page_size=20), SPEC.code, [code for code, _ in AREAS], "run")
+        assert landed(con) == (1800, 1800)
+        assert con.execute("select current_setting('threads')").fetchone()[0] == threads  # restored
+    assert load.pages == 90 and load.rows_landed == 1800
+
+
+def test_landed_values_follow_the_value_rules(api, tmp_path):
+    # The page query parses values in steps of its own; it must agree with the rules (parse_values).
+    records = [dict(record, value=raw, upperBound=raw, lowerBound=None)
+               for record, (raw, *_) in zip(api.records, CASES)]
+    api.add_series(SPEC.code, records)
+    with connect(tmp_path / "w.duckdb") as con:
+        land_series(con, client_for(api, page_size=5), SPEC.code, [4], "run")
+        got = con.execute("select value_raw, value, value_qualifier, value_is_missing, value_is_unparseable, "
+                          "upper_bound, lower_bound from raw_sdg.series_observations order by page, record_index"
+                          ).fetchall()
+    assert got == [(raw, number, qualifier, missing, unparseable, number, None)
+                   for raw, number, qualifier, missing, unparseable in CASES]
+
+
+def test_a_failure_mid_series_stops_the_fetching(api, tmp_path):
+    records = [dict(record) for record in api.records]
+    records[5]["timePeriodStart"] = "sometime"  # refused in the first batch, while later pages are being fetched
+    api.add_series(SPEC.code, records)
+    with connect(tmp_path / "w.duckdb") as con:
+        with pytest.raises(SdgApiError, match="page 2 record 0: no readable timePeriodStart \\(sometime\\)"):
+            land_series(con, client_for(api, page_size=5), SPEC.code, [code for code, _ in AREAS], "run")
+    assert multiprocessing.active_children() == []
+    # 360 pages of 5; the first batch (at most FLUSH_PAGES) fails while the fetching is at most
+    # 2 * FLUSH_PAGES pages ahead, and is stopped there
+    data_requests = sum(path.endswith("Series/Data") for path, _ in api.requests)
+    assert data_requests <= 3 * _PageSpool.FLUSH_PAGES + 1 < 360
+
+
+def test_record_of_another_series_is_refused_naming_the_first_one(api, tmp_path):
+    records = [dict(record) for record in api.records if record["geoAreaCode"] == "4"]
+    records[250]["series"] = "SOMETHING_ELSE"
+    records[310]["geoAreaCode"] = "not an area"
+    api.add_series(SPEC.code, records)
+    with connect(tmp_path / "w.duckdb") as con:
+        # the first refused record in fetch order is named, not whichever DuckDB met first
+        with pytest.raises(SdgApiError, match=f"series {SPEC.code} areas 4..4 page 3 record 50: "
+                                              "belongs to series SOMETHING_ELSE"):
+            land_series(con, client_for(api, page_size=100), SPEC.code, [4], "run")
+        assert con.execute("select count(*) from raw_sdg.series_observations").fetchone()[0] == 0
+
+
+def test_unknown_fields_are_kept_by_page_whatever_the_batches(api, tmp_path, monkeypatch):
+    records = [dict(record) for record in api.records if record["geoAreaCode"] == "4"]
+    records[205]["newField"] = [1, {"a": "b"}]  # page 3 of 4
+    api.add_series(SPEC.code, records)
+    landed_extras = []
+    for pages_per_batch in (1, 100):  # one batch per page, or the four pages in one batch
+        monkeypatch.setattr(_PageSpool, "FLUSH_PAGES", pages_per_batch)
+        monkeypatch.setattr(_PageSpool, "MIN_FLUSH_PAGES", pages_per_batch)
+        with connect(tmp_path / f"w{pages_per_batch}.duckdb") as con:
+            load = land_series(con, client_for(api, page_size=100), SPEC.code, [4], "run")
+            landed_extras.append(con.execute("select page, record_index, extra_fields from raw_sdg.series_observations "
+                                             "where extra_fields is not null order by all").fetchall())
+        assert load.unknown_fields == {"newField": 100}  # the records of the page that carries it
+    assert landed_extras[0] == landed_extras[1]
+    assert len(landed_extras[0]) == 100 and {page for page, _, _ in landed_extras[0]} == {3}
+    assert json.loads(dict(((page, index), extra) for page, index, extra in landed_extras[0])[(3, 5)]) == {
+        "newField": [1, {"a": "b"}]}
 
 
 def test_page_size_is_bounded_by_the_api_maximum(api):

@@ -23,6 +23,9 @@ CASES = [
     ("1,5", None, None, False, True),
     ("Infinity", None, None, False, True),
     ("1e999", None, None, False, True),
+    ("1,000e999", None, None, False, True),  # an overflow is not a number, with or without commas
+    ("<= 5", 5.0, "<", False, False),
+    (" 7 ", 7.0, None, False, False),
 ]
 
 

@@ -3,17 +3,32 @@
 A series is replaced as a whole: its old rows are deleted and the new pages inserted in the
 same transaction, so a failure half-way (network, a short page, a broken record) leaves the
 previous version of that series exactly as it was, and a rerun never duplicates rows.
+
+How a page travels: a fetch process (a thread where fork is unavailable) gets it through the
+client (which retries until the body is whole, valid JSON), notes its record count, field names
+and dimension names, and writes the body to a scratch folder; the calling process appends the
+pages spooled so far with one ``insert ... select ... from read_json(...)`` per batch (parse,
+value rules, lineage and record checks in the same pass, straight into the landing table); before
+the commit, the rows landed per page are counted in the table itself and compared with what each
+page held and with the API's ``totalElements``.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import multiprocessing
+import pickle
 import queue
+import signal
+import sys
 import tempfile
 import threading
+import traceback
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +43,7 @@ from ingestion.sdg_api.parse import (
     MACROS_SQL,
     RECORD_FIELDS,
     REQUIRED_FIELDS,
+    page_problems_sql,
     parse_code_lists,
     spooled_pages_sql,
 )
@@ -102,28 +118,12 @@ create table if not exists raw_sdg.series_loads (
 );
 """
 
-# First offending record per kind of problem (page, record, problem); no rows when all is well.
-_PAGE_CHECKS = """
-select spool_file, record_index, problem from (
-    select spool_file, page, record_index,
-        case
-            when series_code is null or series_code = '' then 'an empty series'
-            when series_code <> $series then 'belongs to series ' || series_code
-            when geo_area_m49 is null then 'no readable geoAreaCode (' || coalesce(geo_area_code_raw, 'null') || ')'
-            when time_period is null then 'no readable timePeriodStart (' || coalesce(time_period_start_raw, 'null') || ')'
-        end as problem
-    from sdg_pages
-)
-where problem is not null
-order by page, record_index
-limit 1
-"""
-
-_PAGE_COUNTS = """
-select spool_file, count(*), count(*) filter (where value_is_missing), count(*) filter (where value_is_unparseable),
-       count(*) filter (where value_qualifier is not null), list_distinct(flatten(list(map_keys(dimensions))))
-from sdg_pages
-group by spool_file
+_LANDED_PER_PAGE = """
+select request_url, page, count(*), count(*) filter (where value_is_missing),
+       count(*) filter (where value_is_unparseable), count(*) filter (where value_qualifier is not null)
+from raw_sdg.series_observations
+where series_code = $series
+group by request_url, page
 """
 
 
@@ -161,7 +161,12 @@ def land_series(
     area_codes: Sequence[int] | None,
     run_id: str,
 ) -> SeriesLoad:
-    """Fetch every page of ``series_code`` and replace that series in ``raw_sdg`` atomically."""
+    """Fetch every page of ``series_code`` and replace that series in ``raw_sdg`` atomically.
+
+    A separate fetch process (see ``_Prefetched``) fetches, validates and spools the pages while
+    DuckDB appends the pages spooled so far; the counts are checked against the table itself before
+    the commit.
+    """
     load = SeriesLoad(series_code=series_code, recreated_tables=ensure_schema(con))
     con.execute(MACROS_SQL)
     retries_before = client.retries
@@ -172,13 +177,17 @@ def land_series(
         lineage = {"request_url": fetched.url, "fetched_at": fetched.fetched_at, "response_sha256": fetched.sha256}
         code_lists += [{**row, **lineage} for row in parse_code_lists(fetched.data, kind)]
     declared_dimensions = {row["concept"] for row in code_lists if row["kind"] == "dimension"}
-    with transaction(con), tempfile.TemporaryDirectory(prefix="sdg_spool_") as scratch:
+    with (_one_duckdb_thread(con),
+          transaction(con),
+          tempfile.TemporaryDirectory(prefix="sdg_spool_", ignore_cleanup_errors=True) as scratch,
+          _Prefetched(_spooled(client, series_code, area_codes, Path(scratch)),
+                      depth=2 * _PageSpool.FLUSH_PAGES) as pages):
         for table in ("series_observations", "series_code_lists", "series_loads"):
             con.execute(f"delete from raw_sdg.{table} where series_code = ?", [series_code])
         batch_expected: dict[tuple | None, int] = {}
         batch_landed: Counter = Counter()
-        spool = _PageSpool(con, Path(scratch), run_id, load)
-        for page in _prefetched(client.iter_series_pages(series_code, area_codes)):
+        spool = _PageSpool(con, series_code, run_id, load)
+        for page in pages:
             expected = batch_expected.setdefault(page.area_batch, page.total_elements)
             if page.total_elements != expected:
                 raise SdgApiError(
@@ -186,13 +195,16 @@ def land_series(
                     f"{expected} to {page.total_elements} while paging; the series changed upstream, retry later"
                 )
             spool.add(page)
-            batch_landed[page.area_batch] += len(page.records)
+            client.retries = page.client_retries  # counted where the pages are fetched
+            batch_landed[page.area_batch] += page.records
             load.pages += 1
-            digest.update(page.fetched.sha256.encode())
-            fetched_at = page.fetched.fetched_at
-            load.first_fetched_at = min(filter(None, [load.first_fetched_at, fetched_at]))
-            load.last_fetched_at = max(filter(None, [load.last_fetched_at, fetched_at]))
+            digest.update(page.sha256.encode())
+            load.first_fetched_at = min(filter(None, [load.first_fetched_at, page.fetched_at]))
+            load.last_fetched_at = max(filter(None, [load.last_fetched_at, page.fetched_at]))
+            if spool.ready(more_waiting=pages.waiting()):
+                spool.flush()
         spool.flush()
+        spool.check_landed()
         non_empty = [(number, names) for number, names in spool.page_dimensions if names]
         load.dimension_names = set().union(*(names for _, names in non_empty))
         load.pages_with_changed_dimensions = [number for number, names in non_empty[1:] if names != non_empty[0][1]]
@@ -223,133 +235,320 @@ def land_series(
     return load
 
 
-_DONE = object()
+@contextmanager
+def _one_duckdb_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Append with one DuckDB thread. A single-threaded insert writes each row group to the database file
+    as soon as it fills (DuckDB's optimistic writes), so an uncommitted series of any size stays within
+    memory_limit; a parallel insert keeps every statement's last, partly filled row groups in memory until
+    the commit, which runs out of memory over many batches. One thread also leaves the other core(s) to
+    the fetching, and costs less CPU per row. ``threads`` is a database-wide setting: restored after."""
+    configured = int(con.execute("select current_setting('threads')").fetchone()[0])
+    con.execute("set threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"set threads = {configured}")
 
 
-def _prefetched(pages: Iterator[SeriesPage], depth: int = 8) -> Iterator[SeriesPage]:
-    """Fetch the next pages in a background thread while DuckDB parses the current ones (DuckDB and
-    socket reads release the GIL). At most ``depth`` pages wait in memory; a fetch error is re-raised
-    here, and leaving early stops the fetching."""
-    waiting: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+@dataclass(frozen=True)
+class _SpooledPage:
+    """What the lander keeps of a page once its body is in the spool folder: counts, names, lineage."""
 
-    def offer(item: object) -> bool:
-        while not stop.is_set():
+    series_code: str
+    area_batch: tuple[int, ...] | None
+    page_number: int
+    total_elements: int
+    records: int
+    unknown_fields: frozenset[str]  # record fields the parser does not know
+    dimension_names: frozenset[str]
+    url: str
+    sha256: str
+    fetched_at: datetime
+    file: str | None  # None for a page without records
+    size: int  # bytes in the spool file
+    ordinal: int  # fetch order within the series
+    client_retries: int  # the client's retry count once this page arrived
+
+    @property
+    def where(self) -> str:
+        batch = f" areas {self.area_batch[0]}..{self.area_batch[-1]}" if self.area_batch else ""
+        return f"series {self.series_code}{batch} page {self.page_number}"
+
+
+def _spooled(client: SdgApiClient, series_code: str, area_codes: Sequence[int] | None,
+             directory: Path) -> Iterator[_SpooledPage]:
+    """Each page's body written to ``directory`` as received (minus NUL padding), with what the lander
+    needs to know about its records. Runs where the pages are fetched, so the records, decoded by the
+    client to validate the body, are dropped there and never queue up.
+
+    Python's cyclic garbage collector stays out of the way while a page is fetched, decoded and dropped:
+    the thousands of lists and dicts of a page are freed by reference counting, and letting the collector
+    traverse them again and again (promoting them on the way) doubles the cost of decoding. (The fetch
+    process runs without it altogether; in the fetch-thread fallback it is paused page by page.)
+    """
+    # Start with fresh connections: in a forked fetch process, the sockets pooled so far are shared
+    # with the parent (closing our copies leaves the parent's open).
+    client.session.close()
+    pages = client.iter_series_pages(series_code, area_codes)
+    ordinal = 0
+    while True:
+        with _gc_paused():
+            page = next(pages, None)
+            if page is None:
+                return
+            ordinal += 1
+            spooled = _spool(page, ordinal, directory, client.retries)
+            del page
+        yield spooled
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _spool(page: SeriesPage, ordinal: int, directory: Path, client_retries: int) -> _SpooledPage:
+    spooled = _SpooledPage(
+        series_code=page.series_code, area_batch=page.area_batch, page_number=page.page_number,
+        total_elements=page.total_elements, records=len(page.records), unknown_fields=frozenset(),
+        dimension_names=frozenset(), url=page.fetched.url, sha256=page.fetched.sha256,
+        fetched_at=page.fetched.fetched_at, file=None, size=len(page.fetched.body), ordinal=ordinal,
+        client_retries=client_retries,
+    )
+    if page.records:
+        records = [record for record in page.records if isinstance(record, dict)]
+        keys = set().union(*records)
+        missing = [name for name in REQUIRED_FIELDS if name not in keys]
+        if missing:
+            raise SdgApiError(f"{spooled.where}: records lack required field(s) {', '.join(missing)}")
+        dimensions = set().union(*(names for record in records
+                                   if isinstance(names := record.get("dimensions"), dict)))
+        path = directory / f"{ordinal}.json"
+        path.write_bytes(page.fetched.body)
+        spooled = replace(spooled, unknown_fields=frozenset(keys - KNOWN_FIELDS),
+                          dimension_names=frozenset(dimensions), file=str(path))
+    return spooled
+
+
+# Fetch the pages in a forked child process on Linux (see _Prefetched), else in a thread.
+FETCH_IN_CHILD_PROCESS = sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+class _Done:
+    """Sent after the last page."""
+
+
+class _Prefetched:
+    """Runs ``pages`` (an iterator not yet started) elsewhere, at most ``depth`` items ahead, while the
+    caller appends what has arrived. An error there is re-raised to the caller in order; leaving the
+    ``with`` block stops the fetching.
+
+    Elsewhere is a forked child process: fetching, hashing and decoding JSON are Python work that holds
+    the GIL for milliseconds at a time, and DuckDB's Python binding takes the GIL back between tasks of a
+    query, so in a thread of the same process the fetching stalls DuckDB (measured: a query 3-4x slower
+    beside a thread decoding pages). The child writes only to the scratch folder and hands back small
+    picklable summaries; it never touches DuckDB. Without fork (not Linux), a thread does the same."""
+
+    def __init__(self, pages: Iterator[Any], depth: int) -> None:
+        self._pages = pages
+        if FETCH_IN_CHILD_PROCESS and not multiprocessing.current_process().daemon:  # daemons may not fork
+            context = multiprocessing.get_context("fork")
+            self._waiting: Any = context.Queue(maxsize=depth)
+            self._worker: Any = context.Process(target=self._produce_in_child, name="sdg-page-fetch", daemon=True)
+        else:
+            self._waiting = queue.Queue(maxsize=depth)
+            self._worker = threading.Thread(target=self._produce, name="sdg-page-fetch", daemon=True)
+        self._stop = threading.Event()
+
+    def __enter__(self) -> "_Prefetched":
+        self._worker.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if isinstance(self._worker, threading.Thread):
+            self._worker.join(timeout=30)
+            return
+        if self._worker.is_alive():
+            self._worker.terminate()  # it only fetches and writes scratch files: nothing to finish
+            self._worker.join(timeout=10)
+            if self._worker.is_alive():
+                self._worker.kill()
+        self._worker.join()
+        self._waiting.close()
+        self._waiting.cancel_join_thread()
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
             try:
-                waiting.put(item, timeout=0.5)
+                item = self._waiting.get(timeout=1)
+            except queue.Empty:
+                if not self._worker.is_alive() and self._waiting.empty():
+                    raise SdgApiError(f"the page fetch {type(self._worker).__name__.lower()} ended without "
+                                      f"finishing (exit code {getattr(self._worker, 'exitcode', None)})") from None
+                continue
+            if isinstance(item, _Done):
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def waiting(self) -> bool:
+        """Whether the next item has already arrived."""
+        return not self._waiting.empty()
+
+    def _offer(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._waiting.put(item, timeout=0.5)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def produce() -> None:
+    def _produce(self, in_child: bool = False) -> None:
         try:
-            for page in pages:
-                if not offer(page):
+            for page in self._pages:
+                if not self._offer(page):
                     return
-            offer(_DONE)
-        except BaseException as exc:  # handed to the consumer, which raises it in its own thread
-            offer(exc)
+            self._offer(_Done())
+        except BaseException as exc:  # handed to the consumer, which raises it where it runs
+            self._offer(_picklable(exc) if in_child else exc)
 
-    worker = threading.Thread(target=produce, name="sdg-page-prefetch", daemon=True)
-    worker.start()
+    def _produce_in_child(self) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interrupt stops the parent, which stops us
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # whatever handler the parent had installed
+        gc.disable()  # a short-lived process whose garbage is all freed by reference counting
+        self._produce(in_child=True)
+        self._waiting.close()
+        self._waiting.join_thread()  # everything handed over before the process ends
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    """The exception itself if it survives pickling (to cross from the fetch process), else its text."""
     try:
-        while True:
-            item = waiting.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join(timeout=30)
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001 -- any failure to pickle means: send the text instead
+        return SdgApiError(f"{type(exc).__name__}: {exc}\n{''.join(traceback.format_exception(exc))}")
 
 
 class _PageSpool:
-    """Pages on their way into DuckDB: bodies written as received to a scratch folder, parsed by
-    read_json in batches of FLUSH_PAGES, checked, and appended inside the series' transaction.
-    Memory stays bounded by one batch whatever the size of the series."""
+    """Spooled pages on their way into DuckDB: appended in batches, each batch one ``insert ... select``
+    from ``read_json`` of its files inside the series' transaction, with no intermediate copy. A batch
+    goes as soon as DuckDB would otherwise wait (at least MIN_FLUSH_PAGES), and never grows past
+    FLUSH_PAGES, so memory and scratch space stay bounded whatever the size of the series."""
 
-    FLUSH_PAGES = 150
+    FLUSH_PAGES = 100
+    MIN_FLUSH_PAGES = 8
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, directory: Path, run_id: str, load: SeriesLoad) -> None:
-        self.con, self.directory, self.run_id, self.load = con, directory, run_id, load
-        self.pending: list[dict[str, Any]] = []
-        self.written = 0
+    def __init__(self, con: duckdb.DuckDBPyConnection, series_code: str, run_id: str, load: SeriesLoad) -> None:
+        self.con, self.series_code, self.run_id, self.load = con, series_code, run_id, load
+        self.pending: list[_SpooledPage] = []
+        self.appended: list[_SpooledPage] = []
         self.unknown: set[str] = set()
         self.page_dimensions: list[tuple[int, set[str]]] = []  # in fetch order, for drift reporting
-        con.execute("create or replace temp table sdg_page_lineage (file varchar, request_url varchar, page integer, "
-                    "fetched_at timestamptz, response_sha256 varchar, run_id varchar)")
+        con.execute(_LINEAGE_DDL)
 
-    def add(self, page: SeriesPage) -> None:
-        if not page.records:
-            self.page_dimensions.append((page.page_number, set()))
-            return
-        keys = set().union(*(record.keys() for record in page.records if isinstance(record, dict)))
-        missing = [name for name in REQUIRED_FIELDS if name not in keys]
-        if missing:
-            raise SdgApiError(f"{_where(page)}: records lack required field(s) {', '.join(missing)}")
-        self.unknown |= keys - KNOWN_FIELDS
-        self.written += 1
-        path = self.directory / f"{self.written}.json"
-        path.write_bytes(page.fetched.body)
-        self.pending.append({"file": str(path), "request_url": page.fetched.url, "page": page.page_number,
-                             "fetched_at": page.fetched.fetched_at, "response_sha256": page.fetched.sha256,
-                             "run_id": self.run_id, "records": len(page.records), "series": page.series_code,
-                             "where": _where(page)})
-        if len(self.pending) >= self.FLUSH_PAGES:
-            self.flush()
+    def add(self, page: _SpooledPage) -> None:
+        self.page_dimensions.append((page.page_number, set(page.dimension_names)))
+        for name in page.unknown_fields:
+            self.load.unknown_fields[name] += page.records  # records on the pages that carry the field
+        if page.file is not None:
+            self.unknown |= page.unknown_fields
+            self.pending.append(page)
+
+    def ready(self, more_waiting: bool) -> bool:
+        return len(self.pending) >= self.FLUSH_PAGES or (len(self.pending) >= self.MIN_FLUSH_PAGES and not more_waiting)
 
     def flush(self) -> None:
         if not self.pending:
             return
-        con, pending = self.con, self.pending
-        lineage = pd.DataFrame([{k: v for k, v in p.items() if k not in ("records", "series", "where")}  # noqa: F841
-                                for p in pending])
+        con, pending, unknown = self.con, self.pending, sorted(self.unknown)
         con.execute("delete from sdg_page_lineage")
-        con.execute("insert into sdg_page_lineage by name select * from lineage")
-        unknown = sorted(self.unknown)
+        _insert_lineage(con, pending, self.run_id)
+        files = [p.file for p in pending]
         try:
-            con.execute("create or replace temp table sdg_pages as "
-                        + spooled_pages_sql([p["file"] for p in pending], unknown))
-        except duckdb.InvalidInputException as exc:
-            raise SdgApiError(_name_page(str(exc), pending)) from exc
-        by_file = {p["file"]: p for p in pending}
-        for spool_file, record, problem in con.execute(_PAGE_CHECKS, {"series": pending[0]["series"]}).fetchall():
-            raise SdgApiError(f"{by_file[spool_file]['where']} record {record}: {problem}")
-        counts = {row[0]: row[1:] for row in con.execute(_PAGE_COUNTS).fetchall()}
-        for p in pending:  # in fetch order
-            records, missing, unparseable, qualified, names = counts.get(p["file"], (0, 0, 0, 0, []))
-            if records != p["records"]:
-                raise SdgApiError(f"{p['where']}: parsed {records} records of {p['records']}")
+            con.execute("insert into raw_sdg.series_observations by name "
+                        + spooled_pages_sql(files, unknown, self.series_code, max(p.size for p in pending)))
+        except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.ConstraintException) as exc:
+            raise SdgApiError(_explain_refusal(str(exc), pending, unknown, self.run_id)) from exc
+        for p in pending:
+            Path(p.file).unlink()
+        self.appended += pending
+        self.pending = []
+
+    def check_landed(self) -> None:
+        """Every spooled page's records are in the table, once: counted in the table itself."""
+        expected: Counter = Counter()
+        for p in self.appended:
+            expected[(p.url, p.page_number)] += p.records
+        landed = {(url, page): counts for url, page, *counts in
+                  self.con.execute(_LANDED_PER_PAGE, {"series": self.series_code}).fetchall()}
+        for p in self.appended:
+            rows = landed.get((p.url, p.page_number), [0])[0]
+            if rows != expected[(p.url, p.page_number)]:
+                raise SdgApiError(f"{p.where}: parsed {rows} records of {p.records}")
+        if set(landed) - set(expected):
+            raise SdgApiError(f"series {self.series_code}: rows landed for pages that were not fetched in this load")
+        for _, missing, unparseable, qualified in landed.values():
             self.load.missing_values += missing
             self.load.unparseable_values += unparseable
             self.load.qualified_values += qualified
-            self.page_dimensions.append((p["page"], set(names or [])))
-        con.execute("insert into raw_sdg.series_observations by name select * exclude (spool_file) from sdg_pages")
-        self.load.unknown_fields.update({name: sum(p["records"] for p in pending) for name in unknown})
-        for p in pending:
-            Path(p["file"]).unlink()
-        self.pending = []
 
 
-def _where(page: SeriesPage) -> str:
-    batch = f" areas {page.area_batch[0]}..{page.area_batch[-1]}" if page.area_batch else ""
-    return f"series {page.series_code}{batch} page {page.page_number}"
+_LINEAGE_DDL = """create or replace temp table sdg_page_lineage (file varchar, ordinal integer, request_url varchar,
+    page integer, fetched_at timestamptz, response_sha256 varchar, run_id varchar, unknown_fields varchar[])"""
 
 
-def _name_page(message: str, pending: list[dict[str, Any]]) -> str:
+def _insert_lineage(con: duckdb.DuckDBPyConnection, pages: list[_SpooledPage], run_id: str) -> None:
+    """The lineage of each spooled page, keyed by its spool file (joined to its rows in the read)."""
+    con.execute(
+        "insert into sdg_page_lineage select unnest($file), unnest($ordinal), unnest($url), unnest($page), "
+        "unnest($fetched_at), unnest($sha256), $run_id, unnest($unknown)",
+        {"file": [p.file for p in pages], "ordinal": [p.ordinal for p in pages], "url": [p.url for p in pages],
+         "page": [p.page_number for p in pages], "fetched_at": [p.fetched_at for p in pages],
+         "sha256": [p.sha256 for p in pages], "run_id": run_id,
+         "unknown": [sorted(p.unknown_fields) for p in pages]},
+    )
+
+
+def _explain_refusal(message: str, pending: list[_SpooledPage], unknown: list[str], run_id: str) -> str:
+    """DuckDB refused a batch; name the API page, record and reason. The series' transaction is aborted
+    by then, so the batch is examined again in a scratch in-memory database."""
+    files = [p.file for p in pending]
+    by_file = {p.file: p for p in pending}
+    with duckdb.connect() as scratch:
+        scratch.execute(MACROS_SQL)
+        scratch.execute(_LINEAGE_DDL)
+        _insert_lineage(scratch, pending, run_id)
+        try:
+            found = scratch.execute(page_problems_sql(files, unknown, pending[0].series_code,
+                                                      max(p.size for p in pending))).fetchall()
+        except duckdb.Error:
+            found = []  # the read itself fails: a field changed type, named below
+    for spool_file, record, problem in found:
+        return f"{by_file[spool_file].where} record {record}: {problem}"
+    return _name_page(message, pending)
+
+
+def _name_page(message: str, pending: list[_SpooledPage]) -> str:
     """DuckDB refused a spooled page; find the API page, record and field, and say what changed."""
     for p in pending:
-        if p["file"] not in message:
+        if p.file not in message:
             continue
-        for index, record in enumerate(orjson.loads(Path(p["file"]).read_bytes())["data"]):
+        for index, record in enumerate(orjson.loads(Path(p.file).read_bytes())["data"]):
             for name, value in record.items():
                 if name in RECORD_FIELDS and value is not None and not _fits(value, RECORD_FIELDS[name]):
-                    return (f"{p['where']} record {index}: field {name} changed JSON type "
+                    return (f"{p.where} record {index}: field {name} changed JSON type "
                             f"(got {type(value).__name__} {str(value)[:80]!r}); refusing to coerce it")
-        return f"{p['where']}: {message.splitlines()[0].replace(p['file'], 'the page')}"
+        return f"{p.where}: {message.splitlines()[0].replace(p.file, 'the page')}"
     return message.splitlines()[0]
 
 

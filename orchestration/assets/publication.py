@@ -1,49 +1,120 @@
-"""Publication of the marts to the analysts' file, only after every blocking check passed."""
+"""Publication of the marts to the analysts' file, only after every blocking check passed in this run.
+
+Dagster already skips this asset when a blocking check upstream fails with ERROR severity in the same
+run. This asset also refuses on its own unless **every** blocking check on **every** asset upstream of
+it (landing tables, dbt models and their tests, the GX suites) was evaluated in this run and did not
+fail with ERROR severity: a run that skipped a check (a partial selection, a re-execution of this step
+alone) cannot publish.
+"""
 
 
 from pathlib import Path
 
 import dagster as dg
 
+from expectations.registry import LANDING_COUNTS_KEY
+from expectations.runner import table_columns
 from ingestion.publish import publish
-from orchestration.checks import FCT_INDICATOR_OBSERVATIONS
+from orchestration.assets.dbt import dbt_models
+from orchestration.checks import SUITES
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
-MARTS = [FCT_INDICATOR_OBSERVATIONS]
+PUBLISHED_KEY = dg.AssetKey(["published_marts"])
+# Every dbt model in schema `marts` is published (and nothing else).
+MARTS = sorted((key for key in dbt_models.keys if key.path[0] == "marts"), key=lambda k: k.to_user_string())
 
 
-def _check_evaluations(context: dg.AssetExecutionContext) -> list[dg.AssetCheckEvaluation]:
+def _latest_evaluations(context: dg.AssetExecutionContext) -> dict[dg.AssetCheckKey, dg.AssetCheckEvaluation]:
     records = context.instance.all_logs(context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
-    return [record.dagster_event.event_specific_data for record in records if record.dagster_event]
+    latest: dict[dg.AssetCheckKey, dg.AssetCheckEvaluation] = {}
+    for record in records:
+        if record.dagster_event:
+            evaluation = record.dagster_event.event_specific_data
+            latest[evaluation.asset_check_key] = evaluation
+    return latest
+
+
+def required_checks(asset_graph, key: dg.AssetKey = PUBLISHED_KEY) -> list[dg.AssetCheckKey]:
+    """Every blocking check on an asset upstream of ``key``."""
+    ancestors: set[dg.AssetKey] = set()
+    frontier = list(asset_graph.get(key).parent_keys)
+    while frontier:
+        parent = frontier.pop()
+        if parent in ancestors:
+            continue
+        ancestors.add(parent)
+        if asset_graph.has(parent):
+            frontier.extend(asset_graph.get(parent).parent_keys)
+    return sorted(
+        (check for check in asset_graph.asset_check_keys
+         if check.asset_key in ancestors and asset_graph.get_check_spec(check).blocking),
+        key=lambda check: check.to_user_string(),
+    )
+
+
+def _asset_graph(context: dg.AssetExecutionContext):
+    """The whole asset graph, with every check: not just the part this run selected."""
+    try:
+        return context.repository_def.asset_graph
+    except Exception:  # JobDefinition.execute_in_process (make run): no repository, but the job knows
+        graph = context.job_def.asset_layer.asset_graph  # its graph, scoped to the run's selection,
+        return getattr(graph, "source_asset_graph", graph)  # and the full graph it was scoped from
+
+
+def gate(required: list[dg.AssetCheckKey],
+         evaluations: dict[dg.AssetCheckKey, dg.AssetCheckEvaluation]) -> tuple[list[str], list[str]]:
+    """(failed, not run) among the required checks; publication needs both empty."""
+    failed = [key.to_user_string() for key in required
+              if key in evaluations and not evaluations[key].passed
+              and evaluations[key].severity == dg.AssetCheckSeverity.ERROR]
+    missing = [key.to_user_string() for key in required if key not in evaluations]
+    return failed, missing
 
 
 @dg.asset(
-    key=["published_marts"],
+    key=PUBLISHED_KEY,
     deps=MARTS,
     pool=WAREHOUSE_POOL,
     group_name="publication",
     kinds={"duckdb"},
-    description="Copies the marts into a new DuckDB file, validates it and atomically replaces PUBLISHED_PATH.",
+    description="Copies the marts into a new DuckDB file, validates it and atomically replaces PUBLISHED_PATH "
+                "(keeping the previous files for `make rollback`), once every blocking check upstream passed in "
+                "this run.",
 )
 def published_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    evaluations = _check_evaluations(context)
-    blocking = [e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
-    if blocking:
-        # Blocking checks already stop this asset; this guards runs that bypass them (e.g. a re-execution).
-        names = ", ".join(e.asset_check_key.to_user_string() for e in blocking)
-        raise dg.Failure(f"not publishing: blocking checks failed in this run: {names}")
+    evaluations = _latest_evaluations(context)
+    required = required_checks(_asset_graph(context))
+    failed, missing = gate(required, evaluations)
+    if failed or missing:
+        problems = []
+        if failed:
+            problems.append(f"blocking checks failed in this run: {', '.join(failed)}")
+        if missing:
+            problems.append(f"blocking checks not run in this run: {', '.join(missing)}")
+        raise dg.Failure(f"not publishing ({'; '.join(problems)}); {warehouse.published_path} left as it was",
+                         metadata={"failed_checks": dg.MetadataValue.json(failed),
+                                   "checks_not_run": dg.MetadataValue.json(missing)})
     with warehouse.connection(read_only=True) as con:
-        tables = [f"marts.{name}" for (name,) in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'marts' order by table_name"
-        ).fetchall()]
+        existing = {name for (name,) in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()}
+        tables = [f"marts.{key.path[-1]}" for key in MARTS if key.path[-1] in existing]
+        unpublished = sorted(existing - {key.path[-1] for key in MARTS})
         loads = con.execute(
             "select series_code, batch_id, rows_landed from raw_sdg.series_loads order by series_code"
         ).fetchall()
+        landing_counts = {
+            suite.table: con.execute(f"select count(*) from {suite.table}").fetchone()[0]
+            for suite in SUITES if not suite.is_mart and table_columns(con, suite.table)
+        }
+    if unpublished:
+        context.log.warning(f"tables in schema marts that are not dbt mart models, not published: {unpublished}")
     checks = {
-        "passed": sorted(e.asset_check_key.to_user_string() for e in evaluations if e.passed),
-        "warnings": sorted(e.asset_check_key.to_user_string() for e in evaluations if not e.passed),
+        "required": len(required),
+        "passed": sorted(k.to_user_string() for k, e in evaluations.items() if e.passed),
+        "warnings": sorted(k.to_user_string() for k, e in evaluations.items() if not e.passed),
     }
-    snapshot = {"sdg_api": {code: {"batch_id": batch, "rows": rows} for code, batch, rows in loads}}
+    snapshot = {"sdg_api": {code: {"batch_id": batch, "rows": rows} for code, batch, rows in loads},
+                LANDING_COUNTS_KEY: landing_counts}
     result = publish(Path(warehouse.path), Path(warehouse.published_path), tables,
                      run_id=context.run_id, checks=checks, input_snapshot=snapshot)
     context.log.info(f"published {result.path}: {result.row_counts}")
@@ -51,8 +122,10 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         metadata={
             "path": dg.MetadataValue.path(str(result.path)),
             "row_counts": dg.MetadataValue.json(result.row_counts),
+            "checks_required": len(required),
             "checks_passed": len(checks["passed"]),
             "check_warnings": dg.MetadataValue.json(checks["warnings"]),
+            "previous_files": dg.MetadataValue.json([str(p) for p in result.history]),
             "dagster/row_count": sum(result.row_counts.values()),
         }
     )

@@ -1,0 +1,222 @@
+"""Benchmark: `dbt build` (seeds, models and tests) on synthetic warehouses of 100k, 1M and 4.5M
+landed observations (official : civil-society = 3.5 : 1, scripts/generate_bench_warehouse.py),
+against the reference: the same models' compiled SQL executed directly in DuckDB.
+
+Per size, each on a fresh copy of the same generated file, each in its own subprocess
+(bench/dbt_build_worker.py) so peak RSS is its own:
+- build: `dbt build` (wall time, peak RSS; per-node times from its run_results.json);
+- run only: `dbt build --exclude-resource-type test` (seeds and models; the tests' share is the difference);
+- reference: `dbt compile` (not timed), then every seed and model in dependency order from the
+  manifest, each created as a view or table as configured, in one DuckDB connection; no tests.
+Targets: the full build at 4.5M rows under 3 minutes on 2 cores, within 2x of the reference,
+and time growing no faster than linearly (growth per 10x rows <= 10).
+
+Wall times include dbt's start-up (imports, parsing the project: no partial parse in a fresh
+target directory), which dominates at small sizes. The machine is shared: the load average is
+recorded beside the figures. `BENCH_DBT_SIZES=100000,1000000` runs other sizes,
+`BENCH_DBT_RUN_ONLY=0` skips the run-only builds, `BENCH_DBT_REPEATS=2` alternates two builds and
+two references per size and keeps the fastest of each (single measurements by default: the
+largest size alone takes about 13 minutes here).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from bench.report import BenchResult
+from ingestion.config import PROJECT_ROOT
+
+NAME = "dbt_build"
+SIZES = [int(size) for size in os.environ.get("BENCH_DBT_SIZES", "100000,1000000,4500000").split(",")]
+OFFICIAL_SHARE = 3.5 / 4.5
+WORKER = Path(__file__).with_name("dbt_build_worker.py")
+TARGET_SECONDS = 180
+# Seeds and models without tests, a third build per size (a quarter of the benchmark's time at 4.5M rows).
+RUN_ONLY = os.environ.get("BENCH_DBT_RUN_ONLY", "1") != "0"
+# Builds and references per size, alternating; the fastest of each is reported.
+REPEATS = int(os.environ.get("BENCH_DBT_REPEATS", "1"))
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("generate_bench_warehouse",
+                                                  PROJECT_ROOT / "scripts" / "generate_bench_warehouse.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def _worker(*args: str) -> dict:
+    completed = subprocess.run([sys.executable, str(WORKER), *args], capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{args[0]} worker failed: {completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def _fresh_copy(pristine: Path, directory: Path) -> Path:
+    """The same file name everywhere: dbt-duckdb names the database after it, and compiled SQL uses it."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    shutil.copyfile(pristine, directory / pristine.name)
+    return directory / pristine.name
+
+
+def _dbt(warehouse: Path, target: Path, *args: str) -> dict:
+    measured = _worker("dbt", str(warehouse), str(target), *args)
+    if measured["returncode"] != 0:
+        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{measured['output_tail']}")
+    return measured
+
+
+def _node_times(target: Path) -> dict[str, dict]:
+    """Per node of run_results.json: seconds and type (model/test/seed)."""
+    results = json.loads((target / "run_results.json").read_text())
+    nodes = {}
+    for result in results["results"]:
+        unique_id = result["unique_id"]
+        nodes[unique_id.split(".")[-1] if not unique_id.startswith("test.") else unique_id] = {
+            "s": result["execution_time"], "type": unique_id.split(".")[0], "status": result["status"]}
+    return {"elapsed_s": results["elapsed_time"], "nodes": nodes}
+
+
+def _rounded(value: float, digits: int = 0) -> float | None:
+    return None if math.isnan(value) else round(value, digits or None)
+
+
+def measure(total: int, workdir: Path) -> dict:
+    official = round(total * OFFICIAL_SHARE)
+    civil_society = total - official
+    pristine = workdir / "generated" / "warehouse.duckdb"
+    start = time.perf_counter()
+    _generator().generate(pristine, official, civil_society)
+    generate_s = time.perf_counter() - start
+
+    # Build and reference alternate, REPEATS times each, and the fastest of each is kept, so a
+    # busy moment on the shared machine does not fall on one side only.
+    compiled = workdir / "compiled"
+    _dbt(_fresh_copy(pristine, compiled), compiled / "target", "compile")
+    builds, references = [], []
+    for _ in range(REPEATS):
+        warehouse = _fresh_copy(pristine, workdir / "build")
+        build = _dbt(warehouse, workdir / "build" / "target", "build")
+        build["nodes"] = _node_times(workdir / "build" / "target")
+        if not builds:
+            with duckdb.connect(str(warehouse), read_only=True) as con:
+                mart_rows = {name: con.execute(f"select count(*) from marts.{name}").fetchone()[0]
+                             for (name,) in con.execute("select table_name from duckdb_tables() "
+                                                        "where schema_name = 'marts' order by 1").fetchall()}
+                suppressed = con.execute("select count(*) filter (where is_suppressed) "
+                                         "from marts.fct_indicator_observations").fetchone()[0]
+        builds.append(build)
+        shutil.rmtree(workdir / "build")
+        warehouse = _fresh_copy(pristine, workdir / "reference")
+        references.append(_worker("reference", str(warehouse), str(compiled / "target")))
+        shutil.rmtree(workdir / "reference")
+    build = min(builds, key=lambda measured: measured["wall_s"])
+    reference = min(references, key=lambda measured: measured["wall_s"])
+    build_nodes = build["nodes"]
+
+    run_only = {"wall_s": math.nan, "peak_rss_mb": math.nan}
+    if RUN_ONLY:
+        warehouse = _fresh_copy(pristine, workdir / "run_only")
+        run_only = _dbt(warehouse, workdir / "run_only" / "target", "build", "--exclude-resource-type", "test",
+                        "--exclude-resource-type", "unit_test")
+        shutil.rmtree(workdir / "run_only")
+    shutil.rmtree(compiled)
+    shutil.rmtree(pristine.parent)
+
+    models = {name: node["s"] for name, node in build_nodes["nodes"].items() if node["type"] == "model"}
+    tests_s = sum(node["s"] for node in build_nodes["nodes"].values() if node["type"] == "test")
+    slowest = sorted(models, key=models.get, reverse=True)[:8]
+    slowest_tests = sorted((n for n in build_nodes["nodes"].items() if n[1]["type"] == "test"),
+                           key=lambda item: item[1]["s"], reverse=True)[:5]
+    return {
+        "rows": total, "official_rows": official, "civil_society_rows": civil_society,
+        "generate_s": round(generate_s, 1),
+        "build_s": round(build["wall_s"], 1),
+        "build_peak_rss_mb": round(build["peak_rss_mb"]),
+        "build_nodes_s": round(build_nodes["elapsed_s"], 1),  # dbt's own "Finished running ... in": no start-up
+        "build_startup_s": round(build["wall_s"] - build_nodes["elapsed_s"], 1),
+        "run_only_s": _rounded(run_only["wall_s"], 1),
+        "run_only_peak_rss_mb": _rounded(run_only["peak_rss_mb"]),
+        "tests_s_sum": round(tests_s, 1),  # sum over tests; two run at a time (threads: 2)
+        "reference_s": round(reference["wall_s"], 1),
+        "reference_peak_rss_mb": round(reference["peak_rss_mb"]),
+        "ratio_to_reference": round(build["wall_s"] / reference["wall_s"], 2),
+        "run_only_ratio_to_reference": _rounded(run_only["wall_s"] / reference["wall_s"], 2),
+        "slowest_models": [{"model": name, "build_s": round(models[name], 2),
+                            "reference_s": reference["models"].get(name)} for name in slowest],
+        "slowest_tests": [{"test": name.split(".")[2], "s": round(node["s"], 2)} for name, node in slowest_tests],
+        "mart_rows": mart_rows,
+        "suppressed_cells": suppressed,
+    }
+
+
+def _growth(points: list[dict], key: str) -> dict[str, float]:
+    """Factor by which ``key`` grows per 10x rows between consecutive sizes and overall (10 = linear)."""
+    def per_10x(a: dict, b: dict) -> float:
+        return round(10 ** (math.log(b[key] / a[key]) / math.log(b["rows"] / a["rows"])), 2)
+
+    growth = {f"{a['rows']:,}->{b['rows']:,}": per_10x(a, b) for a, b in zip(points, points[1:])}
+    if len(points) > 2:
+        growth["overall"] = per_10x(points[0], points[-1])
+    return growth
+
+
+def _dbt_project_version() -> str:
+    """The commit the models were measured at, marked when dbt_project/ has uncommitted changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + (" + uncommitted dbt_project changes" if git("status", "--porcelain", "--", "dbt_project") else "")
+
+
+def run() -> BenchResult:
+    load_before = os.getloadavg()
+    version = _dbt_project_version()
+    with tempfile.TemporaryDirectory(prefix="bench_dbt_build_") as tmp:
+        points = []
+        for total in SIZES:
+            points.append(measure(total, Path(tmp) / str(total)))
+            print(f"  {total:>9,} rows: build {points[-1]['build_s']}s, reference {points[-1]['reference_s']}s",
+                  file=sys.stderr)
+    largest = points[-1]
+    return BenchResult(
+        name=NAME,
+        figures={
+            "sizes": points,
+            "growth_per_10x_rows": {key: _growth(points, key) for key in ("build_s", "build_nodes_s", "reference_s")}
+            if len(points) > 1 else {},
+            "dbt_project_at": version,
+            "largest_build_s": largest["build_s"],
+            "largest_build_under_target": largest["build_s"] < TARGET_SECONDS,
+            "targets": "build at 4.5M rows < 180 s on 2 cores; ratio_to_reference <= 2; growth per 10x rows <= 10",
+            "machine": {"cpus": os.cpu_count(), "load_average_before": [round(x, 2) for x in load_before],
+                        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+                        "note": "shared with other engineers' runs",
+                        "repeats": f"fastest of {REPEATS} build(s) and reference(s) per size"},
+        },
+        reference="the same models' compiled SQL executed directly in DuckDB, in dependency order, "
+                  "materialized as configured, seeds by read_csv, no tests "
+                  "(full build / reference at the largest size)",
+        ratio_to_reference=largest["ratio_to_reference"],
+        target_ratio=2.0,
+    )
+
+
+if __name__ == "__main__":
+    result = run()
+    print(json.dumps(result.figures, indent=2), result.ratio_to_reference)

@@ -1,0 +1,106 @@
+"""Benchmark: the quality gate on the 4.5M-row benchmark marts.
+
+Data: the marts issue's generator (scripts/generate_bench_warehouse.py: 3.5M official SDG records +
+1M civil-society and citizen-generated partner rows landed, as bench_dbt_build uses it), then
+`dbt build --exclude-resource-type test` (seeds and models, not timed) builds the marts from them:
+fct_indicator_observations has 4.5M rows, the other marts are derived from it. The generator lets a
+few codes no vocabulary knows flow through as `unmapped`, so the gate has real findings to report.
+`BENCH_GATE_OFFICIAL` / `BENCH_GATE_CIVIL_SOCIETY` change the sizes.
+
+Two approaches, each in its own subprocess (so peak RSS is its own), on the same file
+(bench/quality_gate_worker.py):
+- gate: every mart suite (expectations/suites/) run by the pipeline's GX runner, reading DataFrames
+  from DuckDB in chunks and rendering Data Docs, exactly as the Dagster checks do;
+- reference: the same rules, generated from the same expectation lists, as plain DuckDB SQL.
+Both must find the same violations with the same counts. Target: gate within 3x of the reference.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.report import BenchResult
+from ingestion.config import PROJECT_ROOT
+
+OFFICIAL = int(os.environ.get("BENCH_GATE_OFFICIAL", "3500000"))
+CIVIL_SOCIETY = int(os.environ.get("BENCH_GATE_CIVIL_SOCIETY", "1000000"))
+WORKER = Path(__file__).with_name("quality_gate_worker.py")
+DBT_PROJECT = PROJECT_ROOT / "dbt_project"
+GENERATOR = PROJECT_ROOT / "scripts" / "generate_bench_warehouse.py"
+
+
+def build_marts(directory: Path, official: int = OFFICIAL, civil_society: int = CIVIL_SOCIETY) -> Path:
+    """Generate the landed warehouse and build its marts with dbt; returns the DuckDB file."""
+    warehouse = directory / "warehouse.duckdb"
+    generated = subprocess.run(
+        [sys.executable, str(GENERATOR), str(warehouse), "--official", str(official), "--civil-society",
+         str(civil_society)], capture_output=True, text=True, check=False,
+    )
+    if generated.returncode != 0:
+        raise RuntimeError(f"{GENERATOR.name} failed:\n{generated.stderr[-3000:]}")
+    target = directory / "dbt_target"
+    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DBT_PROJECT_DIR": str(DBT_PROJECT),
+           "DBT_PROFILES_DIR": str(DBT_PROJECT), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "build", "--exclude-resource-type", "test",
+         "--target-path", str(target), "--log-path", str(target / "logs")],
+        cwd=DBT_PROJECT, env=env, capture_output=True, text=True, check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"dbt build failed:\n{(completed.stdout + completed.stderr)[-3000:]}")
+    return warehouse
+
+
+def run_worker(approach: str, path: Path) -> dict:
+    completed = subprocess.run([sys.executable, str(WORKER), approach, str(path)], capture_output=True, text=True,
+                               check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{approach} failed: {completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def run() -> BenchResult:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = build_marts(Path(tmp))
+        reference = run_worker("reference", path)
+        gate = run_worker("gate", path)
+    for table, measured in gate["tables"].items():
+        expected = reference["tables"][table]
+        if measured["rows"] != expected["rows"] or measured["failures"] != expected["failures"]:
+            raise RuntimeError(f"{table}: gate found {measured['failures']} in {measured['rows']} rows, "
+                               f"reference {expected['failures']} in {expected['rows']}")
+    fct = gate["tables"]["marts.fct_indicator_observations"]
+    return BenchResult(
+        name="quality_gate",
+        figures={
+            "fct_rows": fct["rows"],
+            "rows_by_mart": {table: t["rows"] for table, t in gate["tables"].items()},
+            "rows_validated": sum(t["rows"] for t in gate["tables"].values()),
+            "expectations": sum(t["expectations"] for t in gate["tables"].values()),
+            "chunks_by_mart": {table: t["chunks"] for table, t in gate["tables"].items()},
+            "violations_found": {table: t["failures"] for table, t in gate["tables"].items() if t["failures"]},
+            "wall_s": round(gate["wall_s"], 2),
+            "wall_s_by_mart": {table: t["wall_s"] for table, t in gate["tables"].items()},
+            "peak_rss_mb": round(gate["peak_rss_mb"]),
+            "reference_wall_s": round(reference["wall_s"], 2),
+            "reference_wall_s_by_mart": {table: t["wall_s"] for table, t in reference["tables"].items()},
+            "reference_peak_rss_mb": round(reference["peak_rss_mb"]),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+            "targets": "ratio_to_reference <= 3",
+        },
+        reference="the same rules (generated from the same expectation lists) as plain DuckDB SQL on the same "
+                  "file: one aggregate pass per table, a GROUP BY per uniqueness rule, the catalog for the "
+                  "schema, up to 10 offending rows per failing rule",
+        ratio_to_reference=round(gate["wall_s"] / reference["wall_s"], 2),
+        target_ratio=3.0,
+    )
+
+
+if __name__ == "__main__":
+    result = run()
+    print(json.dumps(result.figures, indent=2), result.ratio_to_reference)

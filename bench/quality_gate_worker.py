@@ -1,0 +1,195 @@
+"""One measured approach of bench_quality_gate, run in its own process: prints {wall_s, peak_rss_mb, ...}.
+
+- ``gate``: the pipeline's quality gate on every mart: each suite in expectations/suites/ whose table
+  is in schema ``marts``, run by expectations.runner on DataFrames read from DuckDB in chunks, with
+  its Data Docs page, exactly as the Dagster checks run them (one process, one GX context);
+- ``reference``: the same rules as plain DuckDB SQL on the same file, generated from the same
+  expectation lists (so both check exactly the same rules): per table one aggregate pass for the
+  row rules, one GROUP BY per uniqueness rule, the catalog for the schema, and up to 10 offending
+  rows per failing rule.
+
+Usage: ``python bench/quality_gate_worker.py gate|reference <duckdb file>``. The last line printed is
+the JSON result.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import duckdb  # noqa: E402
+
+from expectations.registry import Suite, discover  # noqa: E402
+from expectations.runner import SCHEMA, TABLE, scope_of, table_columns  # noqa: E402
+from ingestion.config import load_settings  # noqa: E402
+from ingestion.warehouse import connect  # noqa: E402
+
+SAMPLE = 10
+
+
+def mart_suites(con: duckdb.DuckDBPyConnection) -> list[Suite]:
+    return [suite for suite in discover() if suite.is_mart and table_columns(con, suite.table)]
+
+
+def gate(path: Path) -> dict:
+    from expectations.runner import Validator
+
+    settings = load_settings()
+    tables: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as docs:
+        start = time.perf_counter()
+        validator = Validator(data_docs_dir=docs)
+        with connect(path, read_only=True, memory_limit=settings.duckdb_memory_limit) as con:
+            for suite in mart_suites(con):
+                began = time.perf_counter()
+                result = validator.validate_table(
+                    con, suite.table, suite.table, suite.expectations(settings), chunk_key=suite.chunk_key,
+                    sample_columns=suite.sample_columns, show_values=suite.show_values, run_name="bench")
+                tables[suite.table] = {
+                    "rows": result.rows, "chunks": result.chunks, "expectations": len(result.outcomes),
+                    "wall_s": round(time.perf_counter() - began, 2),
+                    "failures": {o.expectation.replace(" [column types]", ""): o.unexpected_count
+                                 for o in result.outcomes if not o.success},
+                }
+        wall = time.perf_counter() - start
+    return {"wall_s": wall, "tables": tables}
+
+
+def _condition(kwargs: dict) -> str | None:
+    condition = kwargs.get("row_condition")
+    if isinstance(condition, dict):
+        condition = condition.get("pass_through_filter")
+    return condition or None
+
+
+def _sql_condition(condition: str | None) -> str:
+    """A pandas row condition of the suites as SQL (they use ==, >, <, and/or, True/False, .isna())."""
+    if not condition:
+        return "true"
+    text = re.sub(r"(\w+)\.isna\(\)", r"\1 is null", condition)
+    text = text.replace("==", "=").replace('"', "'").replace("False", "false").replace("True", "true")
+    return f"({text})"
+
+
+def _q(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def _literal(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _label(kind: str, kwargs: dict) -> str:
+    target = kwargs.get("column") or ",".join(kwargs.get("column_list") or kwargs.get("column_set") or [])
+    if kwargs.get("column_A"):
+        target = f"{kwargs['column_A']},{kwargs['column_B']}"
+    condition = _condition(kwargs)
+    return f"{kind}({target})" + (f" where {condition}" if condition else "")
+
+
+def _predicate(kind: str, kwargs: dict) -> str:
+    """SQL that is true for an offending row (nulls are not offending, as in GX, except for not-null)."""
+    c = _q(kwargs["column"]) if kwargs.get("column") else None
+    if kind == "expect_column_values_to_not_be_null":
+        return f"{c} is null"
+    if kind == "expect_column_values_to_be_null":
+        return f"{c} is not null"
+    if kind == "expect_column_values_to_be_in_set":
+        return f"{c} is not null and {c} not in ({', '.join(_literal(v) for v in kwargs['value_set'])})"
+    if kind == "expect_column_values_to_not_be_in_set":
+        return f"{c} in ({', '.join(_literal(v) for v in kwargs['value_set'])})"
+    if kind == "expect_column_values_to_be_between":
+        bounds = []
+        if kwargs.get("min_value") is not None:
+            bounds.append(f"{c} < {kwargs['min_value']}")
+        if kwargs.get("max_value") is not None:
+            bounds.append(f"{c} > {kwargs['max_value']}")
+        return f"{c} is not null and ({' or '.join(bounds)})"
+    if kind == "expect_column_values_to_match_regex":
+        return f"{c} is not null and not regexp_matches({c}, {_literal(kwargs['regex'])})"
+    if kind == "expect_column_pair_values_a_to_be_greater_than_b":
+        a, b = _q(kwargs["column_A"]), _q(kwargs["column_B"])
+        return f"{a} is not null and {b} is not null and {a} {'<' if kwargs.get('or_equal') else '<='} {b}"
+    raise NotImplementedError(kind)
+
+
+def reference_table(con: duckdb.DuckDBPyConnection, suite: Suite, settings) -> dict:
+    table, expectations = suite.table, suite.expectations(settings)
+    failures: dict[str, int] = {}
+    samples: dict[str, list] = {}
+    types = table_columns(con, table)
+    rows = con.execute(f"select count(*) from {table}").fetchone()[0]
+    shown = ", ".join(_q(c) for c in suite.sample_columns if c in types) or "1"
+    row_rules: list[tuple[str, str]] = []
+    for expectation in expectations:
+        kind, kwargs = expectation.expectation_type, expectation.configuration.kwargs
+        label = _label(kind, kwargs)
+        if scope_of(expectation) == SCHEMA:
+            if kind == "expect_table_columns_to_match_set":
+                if set(kwargs["column_set"]) - set(types):
+                    failures[label] = None
+            elif types.get(kwargs["column"]) not in kwargs["value_set"]:
+                failures[label] = 1
+            continue
+        if scope_of(expectation) == TABLE:
+            low, high = kwargs.get("min_value"), kwargs.get("max_value")
+            if (low is not None and rows < low) or (high is not None and rows > high):
+                failures[label] = None
+            continue
+        if kind in ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"):
+            columns = ", ".join(_q(c) for c in (kwargs.get("column_list") or [kwargs["column"]]))
+            nulls = "" if kind == "expect_compound_columns_to_be_unique" else f" where {columns} is not null"
+            duplicated = con.execute(
+                f"select coalesce(sum(n), 0) from (select count(*) as n from {table}{nulls} group by {columns} "
+                "having count(*) > 1)").fetchone()[0]
+            if duplicated:
+                failures[label] = int(duplicated)
+                samples[label] = con.execute(
+                    f"select {columns}, count(*) from {table}{nulls} group by all having count(*) > 1 limit {SAMPLE}"
+                ).fetchall()
+            continue
+        where = _sql_condition(_condition(kwargs))
+        row_rules.append((label, f"{where} and {_predicate(kind, kwargs)}"))
+    if row_rules:
+        counts = con.execute(
+            "select " + ", ".join(f"count(*) filter (where {p})" for _, p in row_rules) + f" from {table}"
+        ).fetchone()
+        for (label, predicate), count in zip(row_rules, counts):
+            if count:
+                failures[label] = count
+                samples[label] = con.execute(f"select {shown} from {table} where {predicate} limit {SAMPLE}").fetchall()
+    return {"rows": rows, "rules": len(expectations), "failures": failures}
+
+
+def reference(path: Path) -> dict:
+    settings = load_settings()
+    tables: dict[str, dict] = {}
+    start = time.perf_counter()
+    with connect(path, read_only=True, memory_limit=settings.duckdb_memory_limit) as con:
+        for suite in mart_suites(con):
+            began = time.perf_counter()
+            tables[suite.table] = reference_table(con, suite, settings)
+            tables[suite.table]["wall_s"] = round(time.perf_counter() - began, 2)
+    return {"wall_s": time.perf_counter() - start, "tables": tables}
+
+
+def main() -> None:
+    approach, path = sys.argv[1], Path(sys.argv[2])
+    measured = {"gate": gate, "reference": reference}[approach](path)
+    measured["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(measured, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""The suite registry: every module in ``expectations/suites/`` is one table's suite.
+
+A suite module (its file name is the suite's name; names starting with ``_`` are helpers) defines:
+
+- ``TABLE``: the DuckDB table or view it validates, ``schema.name``;
+- ``ASSET_KEY``: the Dagster asset it is a check on, e.g. ``("marts", "dim_indicators")``;
+- ``expectations(settings) -> list``: the GX expectations, each with a ``severity`` (``critical``
+  blocks publication, ``warning`` is reported);
+
+and optionally ``CHUNK_KEY`` (columns whose uniqueness must hold across chunks when the table is
+read in several DataFrames; default: none), ``SAMPLE_COLUMNS`` (columns that identify an offending
+row in the check's metadata) and ``SHOW_VALUES = False`` (respondent-level tables: never copy
+values into results, only ``SAMPLE_COLUMNS``).
+
+Adding a table's suite is one new file: the Dagster check is built from it at load time.
+
+Every suite also gets, from here, the row-count rule: a change of more than ``ROW_COUNT_CHANGE_WARN``
+(a fraction, default 0.5) against the row count at the last publication is a warning.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import os
+import pkgutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import duckdb
+import great_expectations.expectations as gxe
+
+from ingestion.config import Settings
+
+SUITES_PACKAGE = "expectations.suites"
+ROW_COUNT_CHANGE_ENV = "ROW_COUNT_CHANGE_WARN"
+DEFAULT_ROW_COUNT_CHANGE = 0.5
+LANDING_COUNTS_KEY = "landing_row_counts"  # where publication records landing tables' row counts
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str  # the module's name; the Dagster check is "<name>_suite"
+    table: str
+    asset_key: tuple[str, ...]
+    description: str
+    chunk_key: tuple[str, ...]
+    sample_columns: tuple[str, ...]
+    show_values: bool
+    module: ModuleType
+
+    @property
+    def check_name(self) -> str:
+        return f"{self.name}_suite"
+
+    @property
+    def is_mart(self) -> bool:
+        return self.table.startswith("marts.")
+
+    def expectations(self, settings: Settings, previous_rows: int | None = None,
+                     bound: float | None = None) -> list[gxe.Expectation]:
+        """The module's expectations, plus the row-count rule when a previous count is known."""
+        expectations = list(self.module.expectations(settings))
+        if previous_rows is not None:
+            expectations.append(row_count_expectation(previous_rows, row_count_change_bound() if bound is None else bound))
+        return expectations
+
+
+def discover(package: str = SUITES_PACKAGE) -> list[Suite]:
+    """Every suite module in ``package``, sorted by name."""
+    root = importlib.import_module(package)
+    suites = []
+    for info in sorted(pkgutil.iter_modules(root.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package}.{info.name}")
+        missing = [name for name in ("TABLE", "expectations") if not hasattr(module, name)]
+        if missing:
+            raise TypeError(f"{module.__name__} is in {package} but lacks {missing}: see expectations/registry.py")
+        table = module.TABLE
+        suites.append(Suite(
+            name=info.name,
+            table=table,
+            asset_key=tuple(getattr(module, "ASSET_KEY", table.split("."))),
+            description=((module.__doc__ or "").strip().splitlines() or [f"Rules for {table}"])[0],
+            chunk_key=tuple(getattr(module, "CHUNK_KEY", ())),
+            sample_columns=tuple(getattr(module, "SAMPLE_COLUMNS", ())),
+            show_values=bool(getattr(module, "SHOW_VALUES", True)),
+            module=module,
+        ))
+    tables = [s.table for s in suites]
+    duplicated = sorted({t for t in tables if tables.count(t) > 1})
+    if duplicated:
+        raise ValueError(f"more than one suite for {duplicated}")
+    return suites
+
+
+def row_count_change_bound(env: Mapping[str, str] | None = None) -> float:
+    """``ROW_COUNT_CHANGE_WARN``: the fraction of change against the last publication that warns."""
+    env = os.environ if env is None else env
+    raw = (env.get(ROW_COUNT_CHANGE_ENV) or "").strip()
+    if not raw:
+        return DEFAULT_ROW_COUNT_CHANGE
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{ROW_COUNT_CHANGE_ENV} must be a fraction such as 0.5 (50%); got {raw!r}") from exc
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{ROW_COUNT_CHANGE_ENV} must be 0 or more; got {raw!r}")
+    return value
+
+
+def row_count_expectation(previous: int, bound: float) -> gxe.Expectation:
+    """Warn when the table's row count moved more than ``bound`` (a fraction) from ``previous``."""
+    return gxe.ExpectTableRowCountToBeBetween(
+        min_value=math.floor(previous * (1 - bound)) if bound < 1 else 0,
+        max_value=math.ceil(previous * (1 + bound)),
+        severity="warning",
+        meta={"rule": "row_count_change", "previous_rows": previous, "bound": bound},
+    )
+
+
+def previous_row_counts(published_path: Path | str) -> dict[str, int]:
+    """Row count of every table at the last publication: marts from ``row_counts``, landing tables
+    from ``input_snapshot.landing_row_counts``. Empty when nothing was published yet."""
+    path = Path(published_path)
+    if not path.exists():
+        return {}
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            row = con.execute(
+                "select row_counts, input_snapshot from meta.publication_log order by published_at desc limit 1"
+            ).fetchone()
+    except duckdb.Error:
+        return {}  # no log (an old or foreign file): no baseline to compare with
+    if row is None:
+        return {}
+    counts: dict[str, Any] = dict(json.loads(row[0]) if isinstance(row[0], str) else row[0] or {})
+    snapshot = json.loads(row[1]) if isinstance(row[1], str) else row[1] or {}
+    counts.update(snapshot.get(LANDING_COUNTS_KEY) or {})
+    return {table: int(rows) for table, rows in counts.items() if isinstance(rows, (int, float))}

@@ -1,0 +1,131 @@
+"""Building blocks shared by the suites: schema, lineage, canonical codes, ranges by unit, small cells.
+
+Canonical code lists and unit ranges are read from the dbt seeds (``dbt_project/seeds/*.csv``), the
+same files dbt loads, so a rule and the vocabulary it checks against cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+
+import great_expectations.expectations as gxe
+
+from ingestion.config import PROJECT_ROOT
+
+CRITICAL = "critical"  # blocks publication
+WARNING = "warning"  # reported, does not block
+UNMAPPED = "unmapped"  # what dbt writes for a source code it could not translate
+SEEDS = PROJECT_ROOT / "dbt_project" / "seeds"
+
+TypeSpec = str | Sequence[str]
+
+
+def schema(columns: Mapping[str, TypeSpec], severity: str = CRITICAL) -> list[gxe.Expectation]:
+    """Every column present, each with its DuckDB type (one type, or a tuple of acceptable ones).
+
+    Evaluated on the table's column types (see ``expectations.runner``), not on its rows.
+    """
+    rules: list[gxe.Expectation] = [
+        gxe.ExpectTableColumnsToMatchSet(column_set=list(columns), exact_match=False, severity=severity)
+    ]
+    for column, types in columns.items():
+        accepted = [types] if isinstance(types, str) else list(types)
+        rules.append(gxe.ExpectColumnValuesToBeInSet(column=column, value_set=accepted, severity=severity,
+                                                     meta={"scope": "schema"}))
+    return rules
+
+
+def not_null(columns: Iterable[str], severity: str = CRITICAL, where: str | None = None) -> list[gxe.Expectation]:
+    return [gxe.ExpectColumnValuesToNotBeNull(column=c, severity=severity, **_condition(where)) for c in columns]
+
+
+def unique(columns: Sequence[str], severity: str = CRITICAL) -> gxe.Expectation:
+    if len(columns) == 1:
+        return gxe.ExpectColumnValuesToBeUnique(column=columns[0], severity=severity)
+    return gxe.ExpectCompoundColumnsToBeUnique(column_list=list(columns), ignore_row_if="never", severity=severity)
+
+
+def in_set(column: str, values: Iterable[str], severity: str = CRITICAL, where: str | None = None) -> gxe.Expectation:
+    return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=sorted(set(values)), severity=severity,
+                                           **_condition(where))
+
+
+def non_negative(columns: Iterable[str], severity: str = CRITICAL) -> list[gxe.Expectation]:
+    return [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, severity=severity) for c in columns]
+
+
+def canonical_codes(columns: Iterable[str]) -> list[gxe.Expectation]:
+    """Blocking: no ``unmapped`` code and no null in any canonical dimension column."""
+    rules: list[gxe.Expectation] = []
+    for column in columns:
+        rules.append(gxe.ExpectColumnValuesToNotBeInSet(column=column, value_set=[UNMAPPED], severity=CRITICAL))
+        rules.append(gxe.ExpectColumnValuesToNotBeNull(column=column, severity=CRITICAL))
+    return rules
+
+
+def known_codes(columns: Iterable[str], severity: str = WARNING) -> list[gxe.Expectation]:
+    """Codes of the closed vocabularies (sex, disability, location, income, reporting type, age
+    groups) are ones the vocabulary seeds list; ``_T`` (total) and ``_U`` (unknown) included."""
+    rules = []
+    for column in columns:
+        codes = vocabulary(column)
+        if codes:
+            rules.append(in_set(column, codes, severity))
+    return rules
+
+
+def value_ranges(value: str = "value", unit: str = "unit", severity: str = CRITICAL,
+                 where: str | None = None) -> list[gxe.Expectation]:
+    """``value`` within the range of its ``unit`` (seed ``units``): percent 0-100, counts and rates
+    non-negative, per-N rates at most N; and a warning for a unit the seed does not know."""
+    rules: list[gxe.Expectation] = []
+    known = []
+    for code, low, high in units():
+        known.append(code)
+        if low is None and high is None:
+            continue
+        condition = f'{unit} == "{code}"' + (f" and ({where})" if where else "")
+        bounds = {k: v for k, v in (("min_value", low), ("max_value", high)) if v is not None}
+        rules.append(gxe.ExpectColumnValuesToBeBetween(column=value, severity=severity, row_condition=condition,
+                                                       condition_parser="pandas", **bounds))
+    rules.append(in_set(unit, known, WARNING))
+    return rules
+
+
+def small_cells(min_cell_size: int, value: str = "value", sample_size: str = "sample_size",
+                source_type: str = "source_type") -> gxe.Expectation:
+    """Blocking: no citizen-generated cell with fewer than ``min_cell_size`` respondents carries a
+    value. A cell whose respondent count is unknown cannot be shown to be large enough: it counts
+    as small."""
+    return gxe.ExpectColumnValuesToBeNull(
+        column=value, severity=CRITICAL, condition_parser="pandas",
+        row_condition=(f'{source_type} == "citizen_generated" and '
+                       f"({sample_size} < {int(min_cell_size)} or {sample_size}.isna())"),
+    )
+
+
+@lru_cache(maxsize=None)
+def _seed(name: str) -> tuple[dict[str, str], ...]:
+    with open(SEEDS / f"{name}.csv", newline="", encoding="utf-8") as handle:
+        return tuple(csv.DictReader(handle))
+
+
+def vocabulary(dimension: str) -> list[str]:
+    """Canonical codes of ``dimension`` (seeds ``vocabulary`` and ``age_groups``); empty if open."""
+    if dimension == "age_group":
+        return [row["code"] for row in _seed("age_groups")]
+    return [row["code"] for row in _seed("vocabulary") if row["dimension"] == dimension]
+
+
+def units() -> list[tuple[str, float | None, float | None]]:
+    """(unit code, min, max) from seed ``units``; None where the seed gives no bound."""
+    def number(text: str) -> float | None:
+        return float(text) if text.strip() else None
+
+    return [(row["code"], number(row["min_value"]), number(row["max_value"])) for row in _seed("units")]
+
+
+def _condition(where: str | None) -> dict[str, str]:
+    return {"row_condition": where, "condition_parser": "pandas"} if where else {}

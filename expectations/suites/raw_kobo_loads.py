@@ -1,0 +1,45 @@
+"""One row per KoBo survey source landed: counts that add up, and lineage."""
+
+from __future__ import annotations
+
+import great_expectations.expectations as gxe
+
+from expectations.suites import _common as c
+from ingestion.config import Settings
+
+TABLE = "raw_kobo.loads"
+ASSET_KEY = ("raw_kobo", "loads")
+IDENTITY = ["survey_id", "source_id"]
+CHUNK_KEY = IDENTITY
+SAMPLE_COLUMNS = [*IDENTITY, "source_kind", "batch_id"]
+LINEAGE = ["source", "source_sha256", "contract_sha256", "batch_id", "run_id", "ingested_at"]
+COUNTS = ["submissions_read", "submissions_landed", "submissions_excluded", "repeat_rows_read",
+          "repeat_rows_landed", "repeat_rows_excluded", "invalid_coordinates", "personal_columns_dropped"]
+
+COLUMNS: dict[str, c.TypeSpec] = {
+    "survey_id": "VARCHAR",
+    "source_id": "VARCHAR",
+    "source_kind": "VARCHAR",
+    "source": "VARCHAR",
+    "source_sha256": "VARCHAR",
+    "contract_sha256": "VARCHAR",
+    "salt_kind": "VARCHAR",
+    "batch_id": "VARCHAR",
+    "run_id": "VARCHAR",
+    "ingested_at": "TIMESTAMP WITH TIME ZONE",
+    **{column: ("BIGINT", "INTEGER") for column in COUNTS},
+}
+
+
+def expectations(settings: Settings) -> list[gxe.Expectation]:
+    return [
+        *c.schema(COLUMNS),
+        c.unique(IDENTITY),
+        *c.not_null(IDENTITY + LINEAGE + COUNTS),
+        *c.non_negative(COUNTS),
+        c.in_set("source_kind", ["csv_export", "xlsx_export", "api"]),
+        c.in_set("salt_kind", ["configured", "public_test_salt"]),
+        # what was read was either landed or excluded, with a reason
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="submissions_read", column_B="submissions_landed",
+                                                    or_equal=True, severity=c.CRITICAL),
+    ]

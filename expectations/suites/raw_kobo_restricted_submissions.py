@@ -1,0 +1,56 @@
+"""KoBo submissions, one row per respondent (restricted): structure, identity, lineage; no values shown.
+
+Results of this suite never carry a respondent's answers or keys: offending rows are shown by survey,
+source and row number only (``SHOW_VALUES = False``).
+"""
+
+from __future__ import annotations
+
+import great_expectations.expectations as gxe
+
+from expectations.suites import _common as c
+from ingestion.config import Settings
+
+TABLE = "raw_kobo_restricted.submissions"
+ASSET_KEY = ("raw_kobo_restricted", "submissions")
+IDENTITY = ["survey_id", "source_id", "submission_key"]
+CHUNK_KEY = IDENTITY
+SAMPLE_COLUMNS = ["survey_id", "source_id", "source_row", "batch_id"]
+SHOW_VALUES = False
+LINEAGE = ["survey_id", "source_id", "source_row", "source", "source_sha256", "ingested_at", "batch_id", "run_id"]
+
+COLUMNS: dict[str, c.TypeSpec] = {
+    "survey_id": "VARCHAR",
+    "source_id": "VARCHAR",
+    "submission_key": "VARCHAR",
+    "instance_key": "VARCHAR",
+    "respondent_key": "VARCHAR",
+    "form_version": "VARCHAR",
+    "submission_time": "TIMESTAMP WITH TIME ZONE",
+    "validation_status": "VARCHAR",
+    "fields": "MAP(VARCHAR, VARCHAR)",
+    "gps_latitude": "DOUBLE",
+    "gps_longitude": "DOUBLE",
+    "coordinates_status": "VARCHAR",
+    "source_row": "INTEGER",
+    "source": "VARCHAR",
+    "source_sha256": "VARCHAR",
+    "ingested_at": "TIMESTAMP WITH TIME ZONE",
+    "batch_id": "VARCHAR",
+    "run_id": "VARCHAR",
+}
+
+
+def expectations(settings: Settings) -> list[gxe.Expectation]:
+    return [
+        *c.schema(COLUMNS),
+        c.unique(IDENTITY),
+        *c.not_null(LINEAGE),
+        *c.not_null(["submission_key", "fields", "coordinates_status"]),
+        # submissions a reviewer rejected never land
+        c.in_set("validation_status", ["approved", "on_hold"]),
+        c.in_set("coordinates_status", ["valid", "invalid", "outside_area", "missing", "not_collected"], c.WARNING),
+        gxe.ExpectColumnValuesToBeBetween(column="gps_latitude", min_value=-90, max_value=90, severity=c.CRITICAL),
+        gxe.ExpectColumnValuesToBeBetween(column="gps_longitude", min_value=-180, max_value=180,
+                                          severity=c.CRITICAL),
+    ]

@@ -1,0 +1,42 @@
+"""Partner rows set aside at landing: each says why, which file and row it came from. Never published."""
+
+from __future__ import annotations
+
+import great_expectations.expectations as gxe
+
+from expectations.suites import _common as c
+from ingestion.config import Settings
+
+TABLE = "raw_partners.quarantine"
+ASSET_KEY = ("raw_partners", "quarantine")
+IDENTITY = ["partner_id", "source_file", "source_row", "source_column"]
+CHUNK_KEY = IDENTITY
+SAMPLE_COLUMNS = [*IDENTITY, "reason_code", "batch_id"]
+LINEAGE = ["partner_id", "source_file", "source_row", "file_sha256", "batch_id", "ingested_at"]
+
+COLUMNS: dict[str, c.TypeSpec] = {
+    "partner_id": "VARCHAR",
+    "source_file": "VARCHAR",
+    "file_sha256": "VARCHAR",
+    "source_row": "INTEGER",
+    "source_column": "VARCHAR",
+    "reason_code": "VARCHAR",
+    "reason_column": "VARCHAR",
+    "reason_value": "VARCHAR",
+    "reason_detail": "VARCHAR",
+    "raw_values": "JSON",
+    "batch_id": "VARCHAR",
+    "ingested_at": "TIMESTAMP WITH TIME ZONE",
+}
+
+
+def expectations(settings: Settings) -> list[gxe.Expectation]:
+    from ingestion.partners.codes import REASONS  # the reason codes partners are told about
+
+    return [
+        *c.schema(COLUMNS),
+        c.unique(IDENTITY),
+        *c.not_null(LINEAGE),
+        *c.not_null(["reason_code"]),
+        c.in_set("reason_code", list(REASONS), c.WARNING),
+    ]

@@ -1,0 +1,341 @@
+"""The quality gate end to end: real Dagster runs of main_job (landing checks, dbt build and tests, GX
+suites, publication) on a copy of a warehouse built from the bundled inputs.
+
+One baseline is built and published per module; each test copies it, changes the warehouse the way a
+bad night would, runs main_job and looks at what was published (or not) and what the run says.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from expectations.registry import LANDING_COUNTS_KEY, discover
+from ingestion.config import load_settings
+from ingestion.publish import previous_files
+from tests.conftest import REPO, SNAPSHOT
+
+PUBLISHED_KEY = dg.AssetKey(["published_marts"])
+FCT_SUITE = "marts/fct_indicator_observations:fct_indicator_observations_suite"
+SDG_SUITE = "raw_sdg/series_observations:raw_sdg_series_observations_suite"
+PARTNER_SUITE = "raw_partners/observations:raw_partners_observations_suite"
+RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+def set_env(mp: pytest.MonkeyPatch, root: Path):
+    mp.setenv("WAREHOUSE_PATH", str(root / "warehouse" / "warehouse.duckdb"))
+    mp.setenv("PUBLISHED_PATH", str(root / "warehouse" / "published.duckdb"))
+    mp.setenv("REPORTS_DIR", str(root / "reports"))
+    mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+    mp.setenv("SDG_API_MODE", "replay")
+    mp.setenv("SDG_API_REPLAY_DIR", str(SNAPSHOT))
+    for name in ("SDG_SERIES", "SDG_AREAS", "SDG_API_BASE_URL", "ROW_COUNT_CHANGE_WARN", "MIN_CELL_SIZE"):
+        mp.delenv(name, raising=False)
+    return load_settings()
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def published(result: dg.ExecuteInProcessResult) -> bool:
+    return PUBLISHED_KEY in {e.event_specific_data.materialization.asset_key
+                             for e in result.get_asset_materialization_events()}
+
+
+def blocking_failures(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.asset_check_key.to_user_string(): e for e in result.get_asset_check_evaluations()
+            if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR}
+
+
+def run_main(settings) -> tuple[dg.ExecuteInProcessResult, dg.DagsterInstance]:
+    from orchestration.definitions import build_defs
+
+    instance = dg.DagsterInstance.ephemeral()
+    job = build_defs(settings).resolve_job_def("main_job")
+    return job.execute_in_process(instance=instance, raise_on_error=False, run_config=RUN_CONFIG), instance
+
+
+@dataclass
+class Baseline:
+    root: Path
+    digest: str
+    main: dg.ExecuteInProcessResult
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory) -> Baseline:
+    from orchestration.run import run_pipeline, summarize
+
+    root = tmp_path_factory.mktemp("gate_baseline")
+    with pytest.MonkeyPatch.context() as mp:
+        settings = set_env(mp, root)
+        pipeline = run_pipeline(settings, dg.DagsterInstance.ephemeral(), log_level="ERROR")
+        lines, was_published = summarize(pipeline, settings)
+        assert pipeline.main.success and was_published, "\n".join(lines)
+    return Baseline(root=root, digest=digest(settings.published_path), main=pipeline.main)
+
+
+@pytest.fixture
+def gate(tmp_path, monkeypatch, baseline):
+    """A copy of the baseline warehouse and published file, and the environment pointing at them."""
+    shutil.copytree(baseline.root / "warehouse", tmp_path / "warehouse")
+    settings = set_env(monkeypatch, tmp_path)
+    assert digest(settings.published_path) == baseline.digest
+    return settings
+
+
+# -- the baseline ------------------------------------------------------------------------------
+
+
+def test_every_suite_runs_as_a_passing_check_and_links_its_data_docs(baseline):
+    evaluations = {e.asset_check_key.to_user_string(): e for e in baseline.main.get_asset_check_evaluations()}
+    assert evaluations and all(e.passed for e in evaluations.values()), [
+        (k, e.description) for k, e in evaluations.items() if not e.passed]
+    for suite in discover():
+        key = f"{'/'.join(suite.asset_key)}:{suite.check_name}"
+        assert key in evaluations, f"{key} did not run in main_job"
+        metadata = evaluations[key].metadata
+        assert metadata["table"].value == suite.table
+        page = Path(metadata["data_docs"].value.removeprefix("file://"))
+        assert page.is_file() and baseline.main.run_id in page.parts
+    assert any(k.startswith("marts/fct_indicator_observations:unique_") for k in evaluations), "dbt tests run too"
+    assert (baseline.root / "reports" / "data_docs" / "index.html").is_file()
+
+
+def test_published_file_holds_marts_and_log_with_landing_counts(baseline):
+    with duckdb.connect(str(baseline.root / "warehouse" / "published.duckdb"), read_only=True) as con:
+        schemas = {s for (s,) in con.execute("select distinct schema_name from duckdb_tables()").fetchall()}
+        assert schemas == {"marts", "meta"}
+        checks, snapshot = con.execute("select checks, input_snapshot from meta.publication_log").fetchone()
+    checks, snapshot = json.loads(checks), json.loads(snapshot)
+    assert 0 < checks["required"] <= len(checks["passed"]) and not checks["warnings"]
+    landing = {s.table for s in discover() if not s.is_mart}
+    assert set(snapshot[LANDING_COUNTS_KEY]) == landing and all(snapshot[LANDING_COUNTS_KEY].values())
+
+
+# -- each kind of violation blocks publication --------------------------------------------------
+
+
+@dataclass
+class Expected:
+    check: str
+    expectation: str  # prefix of the failing expectation's label
+    count: int | None  # its unexpected count (None: at least one)
+    sample: object  # predicate on the failing expectation's details
+    shown: str  # what the run's summary must show: an offending value or row
+    dbt_may_block_first: bool = False  # a dbt test has the same rule and may stop the run before the suite
+
+
+def _sdg_record(con, where: str = "true") -> str:
+    return con.execute(
+        "select record_id from raw_sdg.series_observations where series_code = 'SH_OOP_XPD_EARNNET40' "
+        f"and value is not null and {where} order by record_id limit 1"
+    ).fetchone()[0]
+
+
+def out_of_range_percentage(con) -> Expected:
+    record = _sdg_record(con)
+    con.execute("update raw_sdg.series_observations set value = 150.5, value_raw = '150.5' where record_id = ?",
+                [record])
+    return Expected(FCT_SUITE, 'expect_column_values_to_be_between(value) where unit == "PT"', 1,
+                    lambda d: d["sample"] == [150.5] and d["sample_rows"][0]["series_code"] == "SH_OOP_XPD_EARNNET40",
+                    shown="150.5", dbt_may_block_first=True)
+
+
+def duplicate_grain_row(con) -> Expected:
+    record = _sdg_record(con)
+    con.execute("insert into raw_sdg.series_observations select * from raw_sdg.series_observations "
+                "where record_id = ?", [record])
+    return Expected(SDG_SUITE, "expect_column_values_to_be_unique(record_id)", 2,
+                    lambda d: {row["record_id"] for row in d["sample_rows"]} == {record}, shown=record)
+
+
+def unmapped_code(con) -> Expected:
+    record = _sdg_record(con, "dimensions['Sex'] = 'FEMALE'")
+    con.execute("update raw_sdg.series_observations set dimensions = map_concat(dimensions, map {'Sex': 'FEMME'}) "
+                "where record_id = ?", [record])
+    return Expected(FCT_SUITE, "expect_column_values_to_not_be_in_set(sex)", 1, lambda d: d["sample"] == ["unmapped"],
+                    shown='"sex": "unmapped"')
+
+
+def small_cell_with_a_value(con) -> Expected:
+    """dbt suppresses cells it knows are small; a citizen-generated cell whose respondent count went
+    missing slips past it with its value, and the gate counts an unknown count as too small."""
+    partner, source_file, source_row = con.execute(
+        "select o.partner_id, o.source_file, o.source_row from raw_partners.file_observations o "
+        "join raw_partners.partners p using (partner_id) where p.source_type = 'citizen_generated' "
+        "and o.reason_code is null and o.value is not null and o.sample_size >= 5 order by all limit 1"
+    ).fetchone()
+    con.execute("update raw_partners.file_observations set sample_size = null, sample_size_raw = null "
+                "where partner_id = ? and source_file = ? and source_row = ?", [partner, source_file, source_row])
+    return Expected(FCT_SUITE, 'expect_column_values_to_be_null(value) where source_type == "citizen_generated"',
+                    None, lambda d: partner in {row["source_id"] for row in d["sample_rows"]}, shown=partner)
+
+
+def null_lineage(con) -> Expected:
+    partner, rows = con.execute(
+        "select partner_id, count(*) from raw_partners.observations group by all order by all limit 1").fetchone()
+    con.execute("update raw_partners.files set landed_batch_id = null where partner_id = ?", [partner])
+    return Expected(PARTNER_SUITE, "expect_column_values_to_not_be_null(batch_id)", rows,
+                    lambda d: {row["partner_id"] for row in d["sample_rows"]} == {partner}, shown=partner)
+
+
+VIOLATIONS = [out_of_range_percentage, duplicate_grain_row, unmapped_code, small_cell_with_a_value, null_lineage]
+
+
+def assert_blocked(result, instance, settings, before: str) -> list[str]:
+    """Not published, the published file byte-identical, and the run's summary and alert say why."""
+    from orchestration.alerts import quality_gate_alert_sensor, run_summary_lines
+
+    assert not result.success
+    assert not published(result)
+    assert digest(settings.published_path) == before
+    lines = run_summary_lines(result.run_id, "main_job", result.all_events, settings)
+    assert f"NOT published: {settings.published_path} was left as it was" in lines
+    context = dg.build_run_status_sensor_context(
+        sensor_name=quality_gate_alert_sensor.name, dagster_instance=instance, dagster_run=result.dagster_run,
+        dagster_event=result.get_run_failure_event(),
+    ).for_run_failure()
+    quality_gate_alert_sensor(context)
+    alert = settings.reports_dir / "alerts" / f"{result.run_id}.md"
+    assert alert.read_text() == "\n".join([f"# Run {result.run_id} failed", "", "```", *lines, "```", ""])
+    return lines
+
+
+@pytest.mark.parametrize("inject", VIOLATIONS, ids=[v.__name__ for v in VIOLATIONS])
+def test_violation_blocks_publication(gate, inject):
+    before = digest(gate.published_path)
+    with duckdb.connect(str(gate.warehouse_path)) as con:
+        expected = inject(con)
+    result, instance = run_main(gate)
+    text = "\n".join(assert_blocked(result, instance, gate, before))
+    assert expected.shown in text, text
+    failures = blocking_failures(result)
+    if expected.check not in failures:
+        # Only a rule dbt also tests may stop the run first: then a failing dbt test says why.
+        assert expected.dbt_may_block_first and "FAILED dbt test" in text, text
+        return
+    details = failures[expected.check].metadata["failing_expectations"].value
+    matching = [d for d in details if d["expectation"].startswith(expected.expectation)]
+    assert matching, details
+    found = matching[0]
+    assert found["severity"] == "critical"
+    assert found["unexpected_count"] == expected.count if expected.count is not None else found["unexpected_count"] >= 1
+    assert expected.sample(found), found
+    assert f"FAILED {expected.check}" in text
+    assert f"ERROR {found['expectation']}: {found['unexpected_count']} unexpected" in text
+
+
+def test_dbt_test_failure_blocks_publication(gate):
+    before = digest(gate.published_path)
+    with duckdb.connect(str(gate.warehouse_path)) as con:
+        partner = con.execute("select min(partner_id) from raw_partners.partners where source_type = 'civil_society'"
+                              ).fetchone()[0]
+        con.execute("update raw_partners.partners set source_type = 'rumour' where partner_id = ?", [partner])
+    result, instance = run_main(gate)
+    failures = blocking_failures(result)
+    dbt_failures = {k: e for k, e in failures.items() if "_suite" not in k.split(":")[1]}
+    assert dbt_failures and set(failures) == set(dbt_failures), list(failures)
+    assert any(k.split(":")[1].startswith("accepted_values_") for k in dbt_failures), list(dbt_failures)
+    # the landing suite only warns about it: the dbt test is what blocks
+    landing = next(e for e in result.get_asset_check_evaluations() if e.asset_check_key.to_user_string() == PARTNER_SUITE)
+    assert not landing.passed and landing.severity == dg.AssetCheckSeverity.WARN
+    text = "\n".join(assert_blocked(result, instance, gate, before))
+    assert "dbt test test." in text and "failing row(s); e.g." in text and "rumour" in text
+
+
+def test_publication_refuses_when_checks_did_not_run(gate):
+    """Materializing published_marts alone runs no check: it must not publish."""
+    from orchestration.definitions import build_defs
+
+    before = digest(gate.published_path)
+    job = build_defs(gate).resolve_job_def("main_job")
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+                                    asset_selection=[PUBLISHED_KEY], run_config=RUN_CONFIG)
+    assert not result.success and not published(result)
+    [failure] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert "blocking checks not run in this run" in failure.step_failure_data.error.message
+    assert FCT_SUITE in failure.step_failure_data.error.message
+    assert digest(gate.published_path) == before
+
+
+# -- a good night: readers keep working; a killed publication is harmless -------------------------
+
+
+def test_reader_keeps_consistent_data_across_a_successful_publication(gate, baseline):
+    query = "select count(*), sum(value) from marts.fct_indicator_observations where source_type = 'official'"
+    reader = duckdb.connect(str(gate.published_path), read_only=True)
+    try:
+        before = reader.execute(query).fetchone()
+        with duckdb.connect(str(gate.warehouse_path)) as con:
+            record = _sdg_record(con, "value < 50")
+            con.execute("update raw_sdg.series_observations set value = value + 1, value_raw = (value + 1)::varchar "
+                        "where record_id = ?", [record])
+        result, _ = run_main(gate)
+        assert result.success and published(result)
+        assert reader.execute(query).fetchone() == before
+        assert reader.execute("select count(*) from meta.publication_log").fetchone() == (1,)
+    finally:
+        reader.close()
+    with duckdb.connect(str(gate.published_path), read_only=True) as fresh:
+        count, total = fresh.execute(query).fetchone()
+        assert count == before[0] and total == pytest.approx(before[1] + 1)
+        assert fresh.execute("select count(*) from meta.publication_log").fetchone() == (2,)
+    assert [digest(p) for p in previous_files(gate.published_path)] == [baseline.digest]
+
+
+KILLED_PUBLICATION = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import duckdb
+    from ingestion.publish import publish
+
+    warehouse, published, marker = map(Path, sys.argv[1:4])
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = [f"marts.{t}" for (t,) in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()]
+
+    def pause(new_file):
+        marker.write_text(str(new_file))
+        time.sleep(600)
+
+    publish(warehouse, published, tables, run_id="killed", checks={}, input_snapshot={}, before_swap=pause)
+    """
+)
+
+
+def test_publication_killed_between_writing_and_swapping_then_next_run_succeeds(gate, baseline):
+    marker = gate.published_path.parent / "ready"
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_PUBLICATION, str(gate.warehouse_path), str(gate.published_path), str(marker)],
+        env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not marker.exists():
+            assert process.poll() is None and time.monotonic() < deadline, "publication never reached its swap"
+            time.sleep(0.1)
+        os.kill(process.pid, signal.SIGKILL)
+        assert process.wait(timeout=60) == -signal.SIGKILL
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert digest(gate.published_path) == baseline.digest
+    assert Path(marker.read_text()).exists(), "the killed run's new file is left beside the published one"
+    result, _ = run_main(gate)
+    assert result.success and published(result)
+    assert not list(gate.published_path.parent.glob(".*.tmp*"))
+    assert [digest(p) for p in previous_files(gate.published_path)] == [baseline.digest]
