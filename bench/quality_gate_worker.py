@@ -187,7 +187,9 @@ def reference(path: Path) -> dict:
 def main() -> None:
     approach, path = sys.argv[1], Path(sys.argv[2])
     measured = {"gate": gate, "reference": reference}[approach](path)
-    measured["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    measured["peak_rss_mb"] = usage.ru_maxrss / 1024
+    measured["cpu_s"] = usage.ru_utime + usage.ru_stime  # the whole process, imports included
     print(json.dumps(measured, default=str))
 
 

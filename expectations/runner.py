@@ -69,6 +69,8 @@ _LIST_KWARGS = ("column_list",)
 _RULE_KWARGS = ("value_set", "min_value", "max_value", "column_set", "type_", "regex", "mostly")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _POSITION = "suite_position"  # meta key matching GX results to expectations
+_SUMMARY = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
+_BASIC = {"result_format": "BASIC", "partial_unexpected_count": SAMPLE_SIZE}
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
 
 
@@ -234,7 +236,15 @@ class Validator:
                 chunks += 1
                 for members, group_columns in groups:
                     view = frame[group_columns]
-                    results = self._run(suite_name, [batch[i] for i in members], view)
+                    group = [batch[i] for i in members]
+                    # Counts and values for all (BASIC); the offending rows' positions (SUMMARY, which
+                    # costs GX a copy of the index per expectation) only for those that failed.
+                    results = self._run(suite_name, group, view, _BASIC)
+                    failed = [k for k, result in enumerate(results) if not result.success]
+                    if failed:
+                        detailed = self._run(suite_name, [group[k] for k in failed], view)
+                        for k, result in zip(failed, detailed):
+                            results[k] = result
                     for i, result in zip(members, results):
                         sampled = sum(len(p.rows) for p in partials[i])
                         partials[i].append(_partial(result, frame, shown, show_values, SAMPLE_SIZE - sampled,
@@ -253,7 +263,8 @@ class Validator:
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _run(self, suite_name: str, expectations: list[Expectation], frame: pd.DataFrame) -> list[ExpectationValidationResult]:
+    def _run(self, suite_name: str, expectations: list[Expectation], frame: pd.DataFrame,
+             result_format: dict[str, Any] | None = None) -> list[ExpectationValidationResult]:
         """GX results in the order of ``expectations`` (GX itself returns them grouped its own way)."""
         copies = []
         for position, expectation in enumerate(expectations):
@@ -264,9 +275,7 @@ class Validator:
         batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pandas deprecation chatter from inside GX
-            result = batch.validate(
-                suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
-            )
+            result = batch.validate(suite, result_format=result_format or _SUMMARY)
         ordered = sorted(result.results, key=lambda r: r.expectation_config.meta[_POSITION])
         if [r.expectation_config.meta[_POSITION] for r in ordered] != list(range(len(expectations))):
             raise RuntimeError(f"GX returned {len(ordered)} results for {len(expectations)} expectations")

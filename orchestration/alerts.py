@@ -9,6 +9,7 @@ lines to ``reports/alerts/<run_id>.md`` for every failed run of this code locati
 
 import json
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import duckdb
 from ingestion.config import PROJECT_ROOT, Settings, load_settings
 
 PUBLISHED_KEY = dg.AssetKey(["published_marts"])
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # dbt colours its log lines
 DBT_TARGET = PROJECT_ROOT / "dbt_project" / "target"
 EXAMPLES = 3
 LINE_CHARS = 600
@@ -54,7 +56,8 @@ def gate_lines(events: Iterable[dg.DagsterEvent], warehouse_path: Path | None = 
     events = list(events)
     evaluations = [e.event_specific_data for e in events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
     lines = check_lines(evaluations, warehouse_path)
-    seen = set()
+    seen: set[str] = set()
+    outside: list[str] = []
     for event in events:
         if event.event_type != dg.DagsterEventType.ASSET_OBSERVATION:
             continue
@@ -67,10 +70,12 @@ def gate_lines(events: Iterable[dg.DagsterEvent], warehouse_path: Path | None = 
         seen.add(unique_id)
         failed_rows = _value(metadata.get("dagster_dbt/failed_row_count"))
         examples = dbt_test_examples(unique_id, _value(metadata.get("invocation_id")), warehouse_path)
-        lines.append(f"  FAILED dbt test {unique_id} (not an asset check): "
-                     f"{failed_rows if failed_rows is not None else '?'} failing row(s)"
-                     + (f"; e.g. {_short(examples)}" if examples else ""))
-    return lines
+        outside.append(f"  FAILED dbt test {unique_id} (not an asset check): "
+                       f"{failed_rows if failed_rows is not None else '?'} failing row(s)"
+                       + (f"; e.g. {_short(examples)}" if examples else ""))
+    if outside:
+        lines[0] += f"; {len(outside)} dbt test(s) failed outside asset checks"
+    return lines + outside
 
 
 def _details(evaluation: dg.AssetCheckEvaluation, warehouse_path: Path | None) -> list[str]:
@@ -145,7 +150,8 @@ def run_summary_lines(run_id: str, job_name: str, events: Iterable[dg.DagsterEve
             error = event.step_failure_data.error if event.step_failure_data else None
             while error is not None and error.cause is not None:  # the root cause, not Dagster's wrapper
                 error = error.cause
-            failed_steps.append((event.step_key, error.message.strip() if error else "unknown error"))
+            message = _ANSI.sub("", error.message).strip() if error else "unknown error"
+            failed_steps.append((event.step_key, message))
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             checked = True
         elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:

@@ -187,6 +187,7 @@ def land_series(
         batch_expected: dict[tuple | None, int] = {}
         batch_landed: Counter = Counter()
         spool = _PageSpool(con, series_code, run_id, load)
+        fetch_retries = client.retries
         for page in pages:
             expected = batch_expected.setdefault(page.area_batch, page.total_elements)
             if page.total_elements != expected:
@@ -195,7 +196,7 @@ def land_series(
                     f"{expected} to {page.total_elements} while paging; the series changed upstream, retry later"
                 )
             spool.add(page)
-            client.retries = page.client_retries  # counted where the pages are fetched
+            fetch_retries = page.client_retries  # counted where the pages are fetched
             batch_landed[page.area_batch] += page.records
             load.pages += 1
             digest.update(page.sha256.encode())
@@ -204,6 +205,9 @@ def land_series(
             if spool.ready(more_waiting=pages.waiting()):
                 spool.flush()
         spool.flush()
+        # The fetcher has handed over its last page: its count is final. (A fetch thread shares the
+        # client and counts into it itself; writing while it fetched would lose its increments.)
+        client.retries = max(client.retries, fetch_retries)
         spool.check_landed()
         non_empty = [(number, names) for number, names in spool.page_dimensions if names]
         load.dimension_names = set().union(*(names for _, names in non_empty))
