@@ -15,6 +15,7 @@ from ingestion.config import PROJECT_ROOT, Settings, load_settings
 from ingestion.warehouse import connect
 from ingestion.partners import list_partners
 from orchestration.assets.partners import partner_partitions
+from orchestration.alerts import run_summary_lines, write_alert
 from orchestration.definitions import build_defs
 
 PUBLISHED_KEY = dg.AssetKey(["published_marts"])
@@ -109,25 +110,16 @@ def summarize(pipeline: PipelineResult, settings: Settings) -> tuple[list[str], 
     else:
         lines.append("KoBo API: not configured (KOBO_ASSET_UIDS unset); KoBo exports come through the inbox")
     result = pipeline.main
-    lines.append(f"Main job run {result.run_id}: {'SUCCESS' if result.success else 'FAILED'}")
-    for step, message in _root_cause(result):
-        lines.append(f"  step failed: {step}: {message[:500]}")
-
-    evaluations = result.get_asset_check_evaluations()
-    passed = [e for e in evaluations if e.passed]
-    blocking = [e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
-    warned = [e for e in evaluations if not e.passed and e.severity != dg.AssetCheckSeverity.ERROR]
-    lines.append(f"Checks: {len(passed)} passed, {len(blocking)} failed (blocking), {len(warned)} warnings")
-    for evaluation in blocking + warned:
-        label = "FAILED" if evaluation in blocking else "WARN"
-        description = evaluation.description or ""
-        lines.append(f"  {label} {evaluation.asset_check_key.to_user_string()}: {description[:500]}")
-
+    # The same lines the run-failure sensor writes to reports/alerts/ (failing checks with counts and examples).
+    main_lines = run_summary_lines(result.run_id, "main_job", result.all_events, settings)
+    lines += main_lines
+    if not result.success:
+        # No daemon runs the sensor under `make run`: write its alert here, so both paths leave one.
+        lines.append(f"Alert: {write_alert(settings.reports_dir / 'alerts', result.run_id, main_lines)}")
 
     published = PUBLISHED_KEY in {m.asset_key for m in result.get_asset_materialization_events()
                                   for m in [m.event_specific_data.materialization]}
-    if published:
-        lines.append(f"Published: {settings.published_path}")
+    if published:  # run_summary_lines said where; the row counts follow
         with connect(settings.published_path, read_only=True) as con:
             for schema, table, rows in con.execute(
                 "select schema_name, table_name, estimated_size from duckdb_tables() "
@@ -141,8 +133,6 @@ def summarize(pipeline: PipelineResult, settings: Settings) -> tuple[list[str], 
             ".sql('select geo_area_name, period_label, location, income_quantile, value from "
             "marts.fct_indicator_observations order by period_label, location limit 10'))\"",
         ]
-    else:
-        lines.append(f"NOT published: {settings.published_path} was left as it was")
     lines.append("Details: `make dev`, then open the run in the Dagster UI at http://localhost:3000")
     return lines, published
 

@@ -43,6 +43,7 @@ def pipeline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("SDG_API_MODE", "replay")
     monkeypatch.setenv("SDG_API_REPLAY_DIR", str(SNAPSHOT))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("REPORTS_DIR", str(tmp_path / "reports"))
     for name in ("SDG_SERIES", "SDG_AREAS", "SDG_API_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     return load_settings()

@@ -2,12 +2,15 @@
 
 import hashlib
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 
-from ingestion.config import load_settings
+from ingestion.config import PROJECT_ROOT, load_settings
 from tests.conftest import SAMPLE_PAGE, SNAPSHOT, copy_snapshot
 
 PUBLISHED_COLUMNS = "period_label, sex, age_group, location, income_quantile, other_disaggregation, value"
@@ -139,6 +142,41 @@ def test_blocking_check_stops_publication_of_a_bad_row(pipeline_env, tmp_path, m
         assert set(failed) == {"assert_values_within_unit_range"}, list(failed)
         assert failed["assert_values_within_unit_range"].metadata["dagster_dbt/failed_row_count"].value == 1
     assert hashlib.sha256(pipeline_env.published_path.read_bytes()).hexdigest() == before
+
+
+def make_run() -> subprocess.CompletedProcess:
+    """What `make run` runs, in the test's environment."""
+    return subprocess.run([sys.executable, "-m", "orchestration.run"], capture_output=True, text=True, timeout=900,
+                          cwd=PROJECT_ROOT)
+
+
+def test_make_run_exits_non_zero_and_prints_why_when_the_gate_blocks(pipeline_env, tmp_path, monkeypatch):
+    good = make_run()
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert f"Published: {pipeline_env.published_path}" in good.stdout
+    before = hashlib.sha256(pipeline_env.published_path.read_bytes()).hexdigest()
+
+    snapshot = copy_snapshot(tmp_path / "bad_snapshot")
+    page_file = snapshot / "series_data" / SAMPLE_PAGE.name
+    page = json.loads(page_file.read_text())
+    page["data"][3]["value"] = "250"
+    page_file.write_text(json.dumps(page))
+    monkeypatch.setenv("SDG_API_REPLAY_DIR", str(snapshot))
+    bad = make_run()
+
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert hashlib.sha256(pipeline_env.published_path.read_bytes()).hexdigest() == before
+    out = bad.stdout
+    assert f"NOT published: {pipeline_env.published_path} was left as it was" in out
+    failed = [line for line in out.splitlines() if line.strip().startswith("FAILED ")]
+    assert failed and all("marts/fct_indicator_observations:" in line for line in failed), out
+    assert "1 failing row(s); e.g." in out or "1 unexpected" in out, out  # the count, then examples
+    assert "250" in out.split("NOT published")[0].split("Checks:")[1], out  # the offending value itself
+    alert_line = next(line for line in out.splitlines() if line.startswith("Alert: "))
+    alert = Path(alert_line.removeprefix("Alert: "))
+    assert alert.parent == pipeline_env.reports_dir / "alerts"
+    checks = out[out.index("Checks:"):out.index("NOT published")]
+    assert checks in alert.read_text()
 
 
 def test_a_failing_series_keeps_its_previous_version_and_blocks_nothing_else(pipeline_env, tmp_path, monkeypatch):
