@@ -23,7 +23,6 @@ from __future__ import annotations
 import importlib
 import json
 import math
-import os
 import pkgutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,11 +33,9 @@ from typing import Any
 import duckdb
 import great_expectations.expectations as gxe
 
-from ingestion.config import Settings
+from ingestion.config import Settings, load_settings
 
 SUITES_PACKAGE = "expectations.suites"
-ROW_COUNT_CHANGE_ENV = "ROW_COUNT_CHANGE_WARN"
-DEFAULT_ROW_COUNT_CHANGE = 0.5
 LANDING_COUNTS_KEY = "landing_row_counts"  # where publication records landing tables' row counts
 
 
@@ -101,17 +98,7 @@ def discover(package: str = SUITES_PACKAGE) -> list[Suite]:
 
 def row_count_change_bound(env: Mapping[str, str] | None = None) -> float:
     """``ROW_COUNT_CHANGE_WARN``: the fraction of change against the last publication that warns."""
-    env = os.environ if env is None else env
-    raw = (env.get(ROW_COUNT_CHANGE_ENV) or "").strip()
-    if not raw:
-        return DEFAULT_ROW_COUNT_CHANGE
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{ROW_COUNT_CHANGE_ENV} must be a fraction such as 0.5 (50%); got {raw!r}") from exc
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{ROW_COUNT_CHANGE_ENV} must be 0 or more; got {raw!r}")
-    return value
+    return load_settings(env).row_count_change_warn
 
 
 def row_count_expectation(previous: int, bound: float) -> gxe.Expectation:

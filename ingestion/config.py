@@ -8,6 +8,7 @@ how ``dbt_project/profiles.yml`` resolves them.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -50,6 +51,9 @@ class Settings:
     # DuckDB memory limit for the pipeline's own connections (landing, publication): beyond it
     # DuckDB spills to disk instead of growing, so a large series cannot exhaust the machine.
     duckdb_memory_limit: str
+    # Quality gate: a table whose row count changed by more than this fraction since the last
+    # publication gets a warning (never a block: a partner may legitimately double its data).
+    row_count_change_warn: float = 0.5
     # Secrets: kept out of repr so they never reach a log line or the Dagster UI.
     kobo_token: str | None = field(default=None, repr=False)
     pii_salt: str | None = field(default=None, repr=False)
@@ -105,6 +109,19 @@ def _memory(env: Mapping[str, str]) -> str:
     return raw
 
 
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a fraction such as 0.5 (50%); got {raw!r}") from exc
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{name} must be 0 or more; got {raw!r}")
+    return value
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``env`` (default: the process environment)."""
     env = os.environ if env is None else env
@@ -126,6 +143,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         min_cell_size=_positive_int(env, "MIN_CELL_SIZE", 5),
         dagster_home=_path(env, "DAGSTER_HOME", ".dagster_home"),
         duckdb_memory_limit=_memory(env),
+        row_count_change_warn=_fraction(env, "ROW_COUNT_CHANGE_WARN", 0.5),
         kobo_token=env.get("KOBO_TOKEN") or None,
         pii_salt=env.get("PII_SALT") or None,
     )

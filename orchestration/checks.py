@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import PrivateAttr
 
-from expectations.registry import Suite, discover, previous_row_counts, row_count_change_bound
+from expectations.registry import Suite, discover, previous_row_counts
 from expectations.runner import CHUNK_ROWS, SuiteResult, Validator, table_columns
 from ingestion.config import load_settings
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
@@ -90,7 +90,7 @@ def run_suite(suite: Suite, warehouse: WarehouseResource, great_expectations: Gr
               run_id: str | None = None) -> dg.AssetCheckResult:
     settings = load_settings()
     previous = previous_row_counts(warehouse.published_path).get(suite.table)
-    expectations = suite.expectations(settings, previous_rows=previous, bound=row_count_change_bound())
+    expectations = suite.expectations(settings, previous_rows=previous, bound=settings.row_count_change_warn)
     validator = great_expectations.validator
     with warehouse.connection(read_only=True) as con:
         if not table_columns(con, suite.table):
