@@ -14,7 +14,8 @@ and time growing no faster than linearly (growth per 10x rows <= 10).
 Wall times include dbt's start-up (imports, parsing the project: no partial parse in a fresh
 target directory), which dominates at small sizes. The machine is shared: the load average is
 recorded beside the figures. `BENCH_DBT_SIZES=100000,1000000` runs other sizes,
-`BENCH_DBT_RUN_ONLY=0` skips the run-only builds, `BENCH_DBT_REPEATS=2` alternates two builds and
+`BENCH_DBT_RUN_ONLY=0` skips the run-only builds, `BENCH_DBT_REBUILD=0` the second build on
+unchanged data (which shows what the incremental model saves), `BENCH_DBT_REPEATS=2` alternates two builds and
 two references per size and keeps the fastest of each (single measurements by default: the
 largest size alone takes about 13 minutes here).
 """
@@ -44,6 +45,9 @@ WORKER = Path(__file__).with_name("dbt_build_worker.py")
 TARGET_SECONDS = 180
 # Seeds and models without tests, a third build per size (a quarter of the benchmark's time at 4.5M rows).
 RUN_ONLY = os.environ.get("BENCH_DBT_RUN_ONLY", "1") != "0"
+# A second build on the same data (the nightly steady state), to show what the incremental model saves.
+REBUILD = os.environ.get("BENCH_DBT_REBUILD", "1") != "0"
+INCREMENTAL = "int_sdg_observations_coded"
 # Builds and references per size, alternating; the fastest of each is reported.
 REPEATS = int(os.environ.get("BENCH_DBT_REPEATS", "1"))
 
@@ -119,6 +123,9 @@ def measure(total: int, workdir: Path) -> dict:
                                                         "where schema_name = 'marts' order by 1").fetchall()}
                 suppressed = con.execute("select count(*) filter (where is_suppressed) "
                                          "from marts.fct_indicator_observations").fetchone()[0]
+            if REBUILD:  # the nightly steady state: the same landed data built again, incrementally
+                rebuild = _dbt(warehouse, workdir / "build" / "target_rebuild", "build")
+                rebuild["nodes"] = _node_times(workdir / "build" / "target_rebuild")
         builds.append(build)
         shutil.rmtree(workdir / "build")
         warehouse = _fresh_copy(pristine, workdir / "reference")
@@ -156,6 +163,11 @@ def measure(total: int, workdir: Path) -> dict:
         "reference_peak_rss_mb": round(reference["peak_rss_mb"]),
         "ratio_to_reference": round(build["wall_s"] / reference["wall_s"], 2),
         "run_only_ratio_to_reference": _rounded(run_only["wall_s"] / reference["wall_s"], 2),
+        # a second `dbt build` on the same landed data: incremental models skip unchanged series
+        "rebuild_unchanged_s": _rounded(rebuild["wall_s"], 1) if REBUILD else None,
+        "incremental_model_s": {"first_build": round(models.get(INCREMENTAL, math.nan), 2),
+                                "rebuild_unchanged": round(rebuild["nodes"]["nodes"][INCREMENTAL]["s"], 2)}
+        if REBUILD else None,
         "slowest_models": [{"model": name, "build_s": round(models[name], 2),
                             "reference_s": reference["models"].get(name)} for name in slowest],
         "slowest_tests": [{"test": name.split(".")[2], "s": round(node["s"], 2)} for name, node in slowest_tests],

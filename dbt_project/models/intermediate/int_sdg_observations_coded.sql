@@ -2,8 +2,50 @@
 -- The translation uses the code lists the API sends with each series; a code missing from
 -- them becomes 'unmapped' (never dropped), and a dimension with no canonical column is kept
 -- in other_disaggregation.
-with observations as (
+--
+-- Incremental, one series at a time: most nights most series come back unchanged (same batch_id,
+-- a hash of the API's responses), and coding the official rows is the bulk of this project's build.
+-- A series is recoded when its batch changed or when the coding itself changed (the vocabulary seeds
+-- or this model's SQL: `coding_fingerprint`); a series no longer landed is deleted. So the result is
+-- always what a full refresh would build (tests/test_dbt.py checks that).
+{{ config(
+    materialized="incremental",
+    incremental_strategy="delete+insert",
+    unique_key="series_code",
+    on_schema_change="sync_all_columns",
+    post_hook="delete from {{ this }} where series_code not in "
+              "(select series_code from {{ ref('stg_sdg__series_loads') }})",
+) }}
+
+with coding as (
+    select md5(concat_ws('#',
+        '{{ model.checksum.checksum if model.checksum is mapping else model.checksum }}',
+        (select string_agg(t::varchar, ';' order by t::varchar) from {{ ref('vocabulary') }} as t),
+        (select string_agg(t::varchar, ';' order by t::varchar) from {{ ref('age_groups') }} as t),
+        (select string_agg(t::varchar, ';' order by t::varchar) from {{ ref('label_crosswalk') }} as t),
+        (select string_agg(t::varchar, ';' order by t::varchar) from {{ ref('sdg_dimension_concepts') }} as t)
+    )) as coding_fingerprint
+),
+
+{% if is_incremental() %}
+-- Series whose landed batch or coding differs from what this table holds.
+series_to_code as (
+    select loads.series_code
+    from {{ ref('stg_sdg__series_loads') }} as loads
+    where not exists (
+        select 1 from {{ this }} as built
+        where built.series_code = loads.series_code
+            and built.batch_id = loads.batch_id
+            and built.coding_fingerprint = (select coding_fingerprint from coding)
+    )
+),
+{% endif %}
+
+observations as (
     select * from {{ ref('stg_sdg__observations') }}
+    {% if is_incremental() %}
+    where series_code in (select series_code from series_to_code)
+    {% endif %}
 ),
 
 code_lists as (
@@ -127,7 +169,8 @@ select
     observations.data_source,
     observations.source_request,
     observations.fetched_at,
-    loads.batch_id
+    loads.batch_id,
+    (select coding_fingerprint from coding) as coding_fingerprint
 from observations
 left join pivoted using (observation_record_id)
 left join attribute_codes as units
