@@ -1,5 +1,6 @@
 """The GX runner and the suites on small DuckDB tables: what blocks, what only warns, what results say."""
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -14,11 +15,22 @@ from expectations.suites import fct_indicator_observations as fct
 from expectations.suites import raw_kobo_restricted_submissions as kobo_submissions
 from ingestion.config import load_settings
 from ingestion.publish import publish
-from tests.conftest import REPO
+from tests.conftest import REPO, SNAPSHOT
 
 SETTINGS = load_settings({"MIN_CELL_SIZE": "5"})
-LANDING_TABLES = {"raw_sdg.series_observations", "raw_partners.observations", "raw_partners.quarantine",
-                  "raw_kobo_restricted.submissions", "raw_kobo.loads"}
+LANDING_TABLES = {"raw_sdg.series_observations", "raw_sdg.series_code_lists", "raw_sdg.series_loads",
+                  "raw_sdg.series_hierarchy", "raw_sdg.geo_areas", "raw_sdg.geo_area_tree",
+                  "raw_partners.observations", "raw_partners.quarantine", "raw_partners.files",
+                  "raw_partners.partners", "raw_kobo_restricted.submissions", "raw_kobo.loads", "raw_kobo.surveys",
+                  "raw_kobo.age_bands", "raw_kobo.indicator_definitions", "raw_kobo.indicator_conditions"}
+SUITES = {suite.name: suite for suite in discover()}
+LANDING_SUITES = sorted(name for name, suite in SUITES.items() if not suite.is_mart)
+# landing tables of reference data and bookkeeping (the observation tables' suites are tested below and in
+# tests/test_quality_gate.py)
+REFERENCE_LANDING_SUITES = ["raw_sdg_geo_areas", "raw_sdg_geo_area_tree", "raw_sdg_series_code_lists",
+                            "raw_sdg_series_hierarchy", "raw_sdg_series_loads", "raw_partners_files",
+                            "raw_partners_partners", "raw_kobo_surveys", "raw_kobo_age_bands",
+                            "raw_kobo_indicator_definitions", "raw_kobo_indicator_conditions"]
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +101,176 @@ def test_a_new_suite_module_is_discovered(tmp_path, monkeypatch):
     assert (suite.name, suite.table, suite.asset_key, suite.check_name) == (
         "mart_new", "marts.mart_new", ("marts", "mart_new"), "mart_new_suite")
     assert suite.chunk_key == ("id",) and suite.description == "A new mart."
+
+
+# -- the landing suites on the real landed data ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def landed(tmp_path_factory) -> Path:
+    """A warehouse holding what the default run lands: the SDG replay snapshot (reference data and
+    every default series) and the sample partner inbox (its KoBo export included), landed by the
+    same ingestion code the Dagster assets call."""
+    from ingestion.landing import ensure_landing_tables
+    from ingestion.partners import ingest_inbox
+    from ingestion.sdg_api.client import SdgApiClient, make_session
+    from ingestion.sdg_api.land import land_series
+    from ingestion.sdg_api.metadata import land_geo_areas, land_series_hierarchy
+    from ingestion.sdg_api.series import default_series
+    from ingestion.warehouse import connect
+
+    root = tmp_path_factory.mktemp("landed")
+    path = root / "warehouse.duckdb"
+    base = "https://unstats.un.org/sdgapi"
+    client = SdgApiClient(base, make_session("replay", base, SNAPSHOT))
+    with connect(path) as con:
+        ensure_landing_tables(con)
+        land_series_hierarchy(con, client, "run-1")
+        land_geo_areas(con, client, "run-1")
+        areas = client.geo_area_codes()
+        for series in default_series():
+            land_series(con, client, series, areas, "run-1")
+        ingest_inbox(con, REPO / "data" / "inbox", REPO / "contracts" / "partners", root / "reports", "run-1",
+                     dt.datetime.now(dt.timezone.utc))
+    return path
+
+
+def validate_suite(validator, con, name: str):
+    suite = SUITES[name]
+    return validator.validate_table(con, suite.table, suite.table, suite.expectations(SETTINGS),
+                                    chunk_key=suite.chunk_key, sample_columns=suite.sample_columns,
+                                    show_values=suite.show_values)
+
+
+def landed_copy(landed: Path, table: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory copy of one landed table (same types, real rows), for a test to break."""
+    con = duckdb.connect()
+    con.execute(f"attach '{landed}' as src (read_only)")
+    schema = table.split(".")[0]
+    con.execute(f"create schema {schema}")
+    con.execute(f"create table {table} as select * from src.{table}")
+    con.execute("detach src")
+    return con
+
+
+@pytest.mark.parametrize("name", LANDING_SUITES)
+def test_landing_suite_passes_on_the_real_landed_data(validator, landed, name):
+    with duckdb.connect(str(landed), read_only=True) as con:
+        result = validate_suite(validator, con, name)
+    assert result.rows > 0, f"{SUITES[name].table} is empty: the suite proved nothing"
+    assert result.passed and not result.warnings, result.summary_lines()
+    assert all(o.error is None for o in result.outcomes), [o.error for o in result.outcomes if o.error]
+
+
+# (suite, how the landed table is broken, the critical expectation that must catch it, its unexpected count)
+LANDING_VIOLATIONS = [
+    ("raw_sdg_geo_areas", "duplicate-area", "insert into {t} select * from {t}",
+     "expect_column_values_to_be_unique(geo_area_m49)", 2),
+    ("raw_sdg_geo_area_tree", "node-without-its-parent", "update {t} set parent_m49 = null where depth = 3",
+     "expect_column_values_to_not_be_null(parent_m49) where depth > 0", 1),
+    ("raw_sdg_geo_area_tree", "node-twice-under-its-parent", "insert into {t} select * from {t} where depth = 2",
+     "expect_compound_columns_to_be_unique(root_m49,parent_m49,geo_area_m49)", 2),
+    ("raw_sdg_series_code_lists", "api-code-with-two-sdmx-codes",
+     "insert into {t} select * replace ('_Z' as sdmx_code) from {t} where kind = 'dimension' and concept = 'Sex' "
+     "and code = 'FEMALE' and series_code = 'SL_TLF_UEM'",
+     "expect_compound_columns_to_be_unique(series_code,kind,concept,code)", 2),
+    ("raw_sdg_series_code_lists", "null-lineage", "update {t} set batch_id = null where series_code = 'SL_TLF_UEM'",
+     "expect_column_values_to_not_be_null(batch_id)", None),
+    ("raw_sdg_series_hierarchy", "membership-twice",
+     "insert into {t} select * from {t} where series_code = 'SH_OOP_XPD_EARNNET40' and release = '2025.Q4.G.01'",
+     "expect_compound_columns_to_be_unique(goal_code,target_code,indicator_code,series_code,release)", 2),
+    ("raw_sdg_series_hierarchy", "null-lineage", "update {t} set response_sha256 = null where goal_code = '4'",
+     "expect_column_values_to_not_be_null(response_sha256)", 4),
+    ("raw_sdg_series_loads", "fewer-rows-than-the-api-reported",
+     "update {t} set rows_landed = total_elements - 1 where series_code = 'SH_OOP_XPD_EARNNET40'",
+     "expect_column_pair_values_to_be_equal(rows_landed,total_elements)", 1),
+    ("raw_sdg_series_loads", "series-twice", "insert into {t} select * from {t} where series_code = 'SL_TLF_UEM'",
+     "expect_column_values_to_be_unique(series_code)", 2),
+    ("raw_partners_files", "landed-file-without-its-batch",
+     "update {t} set landed_batch_id = null where partner_id = 'ability_forum'",
+     'expect_column_values_to_not_be_null(landed_batch_id) where status in ["loaded", "loaded_with_rejections"]', 1),
+    ("raw_partners_files", "landed-rows-of-another-version",
+     "update {t} set landed_sha256 = repeat('0', 64) where partner_id = 'older_voices'",
+     'expect_column_pair_values_to_be_equal(landed_sha256,sha256) where status in ["loaded", "loaded_with_rejections"]',
+     1),
+    ("raw_partners_files", "file-twice", "insert into {t} select * from {t} where partner_id = 'older_voices'",
+     "expect_compound_columns_to_be_unique(partner_id,source_file)", 2),
+    ("raw_partners_partners", "partner-without-attribution",
+     "update {t} set attribution = null where partner_id = 'older_voices'",
+     "expect_column_values_to_not_be_null(attribution)", 1),
+    ("raw_partners_partners", "partner-twice",
+     "insert into {t} select * replace ('civil_society' as source_type) from {t} where partner_id = 'older_voices'",
+     "expect_column_values_to_be_unique(partner_id)", 2),
+    ("raw_kobo_surveys", "survey-twice",
+     "insert into {t} select * replace ('Another title' as title) from {t}",
+     "expect_column_values_to_be_unique(survey_id)", 2),
+    ("raw_kobo_surveys", "survey-without-organisation", "update {t} set organisation = null",
+     "expect_column_values_to_not_be_null(organisation)", 1),
+    ("raw_kobo_age_bands", "band-that-holds-nobody", "update {t} set max_age = 17 where age_group = 'Y18T24'",
+     "expect_column_pair_values_a_to_be_greater_than_b(max_age,min_age)", 1),
+    ("raw_kobo_age_bands", "band-twice", "insert into {t} select * from {t} where age_group = 'Y25T64'",
+     "expect_compound_columns_to_be_unique(survey_id,age_group)", 2),
+    ("raw_kobo_indicator_definitions", "unknown-unit",
+     "update {t} set unit = 'PERCENT' where series_code = 'CGD_INCOME_LOSS'",
+     "expect_column_values_to_be_in_set(unit)", 1),
+    ("raw_kobo_indicator_definitions", "definition-twice",
+     "insert into {t} select * replace ('NUMBER' as unit) from {t} where series_code = 'CGD_INCOME_LOSS'",
+     "expect_compound_columns_to_be_unique(survey_id,series_code)", 2),
+    ("raw_kobo_indicator_conditions", "comparison-with-nothing",
+     "update {t} set value = null where series_code = 'CGD_INCOME_LOSS' and op = 'eq'",
+     'expect_column_values_to_not_be_null(value) where op in ["eq",', 1),
+    ("raw_kobo_indicator_conditions", "list-operator-without-its-list",
+     "update {t} set value_list = null where series_code = 'CGD_INCOME_LOSS' and op = 'in'",
+     'expect_column_values_to_not_be_null(value_list) where op in ["in", "not_in"]', 1),
+    ("raw_kobo_indicator_conditions", "unknown-operator", "update {t} set op = 'like' where op = 'contains'",
+     "expect_column_values_to_be_in_set(op)", 1),
+    ("raw_kobo_indicator_conditions", "unknown-role",
+     "update {t} set role = 'filter' where series_code = 'CGD_HEALTH_COST_HARDSHIP' and role = 'denominator'",
+     "expect_column_values_to_be_in_set(role)", 1),
+]
+
+
+@pytest.mark.parametrize("name, sql, expectation, count", [v[:1] + v[2:] for v in LANDING_VIOLATIONS],
+                         ids=[f"{v[0]}-{v[1]}" for v in LANDING_VIOLATIONS])
+def test_landing_suite_blocks_a_broken_landed_table(validator, landed, name, sql, expectation, count):
+    suite = SUITES[name]
+    with landed_copy(landed, suite.table) as con:
+        assert validate_suite(validator, con, name).passed, "the copy is good before it is broken"
+        con.execute(sql.format(t=suite.table))
+        result = validate_suite(validator, con, name)
+    assert not result.passed
+    assert len(result.blocking_failures) == 1, result.summary_lines()
+    [outcome] = result.blocking_failures
+    assert outcome.expectation.startswith(expectation), outcome.expectation
+    assert outcome.severity == "critical"
+    assert outcome.unexpected_count == count if count is not None else outcome.unexpected_count >= 1
+    assert outcome.sample_rows and set(suite.sample_columns) & set(outcome.sample_rows[0]), "offending rows shown"
+    assert any(line.startswith(f"ERROR {outcome.expectation}") for line in result.summary_lines())
+
+
+def test_each_reference_and_bookkeeping_landing_suite_has_a_blocking_violation_above():
+    assert {v[0] for v in LANDING_VIOLATIONS} == set(REFERENCE_LANDING_SUITES) <= set(LANDING_SUITES)
+
+
+@pytest.mark.parametrize(
+    "name, sql, expectation",
+    [("raw_partners_partners", "update {t} set source_type = 'rumour' where partner_id = 'older_voices'",
+      "expect_column_values_to_be_in_set(source_type)"),
+     ("raw_partners_files", "update {t} set status = 'pending' where partner_id = 'older_voices'",
+      "expect_column_values_to_be_in_set(status)"),
+     ("raw_sdg_series_code_lists", "update {t} set sdmx_code = null where series_code = 'SL_TLF_UEM' "
+      "and concept = 'Sex' and code = 'FEMALE'", "expect_column_values_to_not_be_null(sdmx_code)")],
+    ids=["partner-type-outside-the-vocabulary", "file-status-outside-the-vocabulary", "api-code-without-sdmx-code"],
+)
+def test_landing_suite_only_warns(validator, landed, name, sql, expectation):
+    """Reported, not blocked: a rule downstream blocks it (dbt's accepted_values on the partner type, the
+    marts' `unmapped` rule), or it does not change what is published."""
+    suite = SUITES[name]
+    with landed_copy(landed, suite.table) as con:
+        con.execute(sql.format(t=suite.table))
+        result = validate_suite(validator, con, name)
+    assert result.passed
+    assert [o.expectation for o in result.warnings] == [expectation]
 
 
 # -- the fct suite -----------------------------------------------------------------------------

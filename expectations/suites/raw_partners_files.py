@@ -1,0 +1,75 @@
+"""One row per partner file: its latest version, its status, and for a landed file the version in use."""
+
+from __future__ import annotations
+
+import great_expectations.expectations as gxe
+
+from expectations.suites import _common as c
+from ingestion.config import Settings
+
+TABLE = "raw_partners.files"
+ASSET_KEY = ("raw_partners", "files")
+IDENTITY = ["partner_id", "source_file"]
+CHUNK_KEY = IDENTITY
+SAMPLE_COLUMNS = [*IDENTITY, "status", "sha256", "batch_id", "landed_batch_id"]
+LINEAGE = ["sha256", "contract_sha256", "batch_id", "run_id", "ingested_at"]
+# what raw_partners.observations and .quarantine take as each row's file_sha256, batch_id, ingested_at
+LANDED_LINEAGE = ["landed_sha256", "landed_batch_id", "landed_at"]
+COUNTS = ["size_bytes", "rows_read", "rows_blank", "cells_blank", "observations_landed", "observations_quarantined",
+          "values_missing"]
+STATUSES = ["loaded", "loaded_with_rejections", "rejected", "retry"]
+LANDED = 'status in ["loaded", "loaded_with_rejections"]'
+
+COLUMNS: dict[str, c.TypeSpec] = {
+    "partner_id": "VARCHAR",
+    "source_file": "VARCHAR",
+    "sha256": "VARCHAR",
+    "size_bytes": ("BIGINT", "INTEGER"),
+    "modified_at": "TIMESTAMP WITH TIME ZONE",
+    "contract_file": "VARCHAR",
+    "contract_sha256": "VARCHAR",
+    "file_entry": "VARCHAR",
+    "format": "VARCHAR",
+    "status": "VARCHAR",
+    "errors": "JSON",
+    "notes": "JSON",
+    "reader": "VARCHAR",
+    "encoding": "VARCHAR",
+    "delimiter": "VARCHAR",
+    "decimal_separator": "VARCHAR",
+    "sheet": "VARCHAR",
+    "header_row": "INTEGER",
+    "headers": "JSON",
+    **{column: ("BIGINT", "INTEGER") for column in COUNTS[1:]},
+    "batch_id": "VARCHAR",
+    "run_id": "VARCHAR",
+    "ingested_at": "TIMESTAMP WITH TIME ZONE",
+    "landed_sha256": "VARCHAR",
+    "landed_batch_id": "VARCHAR",
+    "landed_at": "TIMESTAMP WITH TIME ZONE",
+}
+
+
+def expectations(settings: Settings) -> list[gxe.Expectation]:
+    return [
+        *c.schema(COLUMNS),
+        c.unique(IDENTITY),
+        *c.not_null(IDENTITY + LINEAGE + ["status"]),
+        # a file that landed names the version its rows come from, and it is the version just read
+        # (a missing one is the rule above's finding, not counted again)
+        *c.not_null(LANDED_LINEAGE, where=LANDED),
+        *[gxe.ExpectColumnPairValuesToBeEqual(column_A=f"landed_{column}", column_B=column, severity=c.CRITICAL,
+                                              ignore_row_if="either_value_is_missing", row_condition=LANDED,
+                                              condition_parser="pandas")
+          for column in ("sha256", "batch_id")],
+        # reported: vocabularies, counts and digests that do not change what is published
+        c.in_set("status", STATUSES, c.WARNING),
+        c.in_set("format", ["open_sdg", "wide", "kobo"], c.WARNING),
+        *c.not_null(["errors", "notes", *COUNTS], c.WARNING),
+        *c.non_negative(COUNTS, c.WARNING),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="observations_landed", column_B="values_missing",
+                                                    or_equal=True, severity=c.WARNING),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="rows_read", column_B="rows_blank", or_equal=True,
+                                                    severity=c.WARNING),
+        gxe.ExpectColumnValuesToMatchRegex(column="sha256", regex=r"^[0-9a-f]{64}$", severity=c.WARNING),
+    ]

@@ -1,0 +1,40 @@
+"""One row per partner: name, type, licence and attribution its published rows carry, from its contract."""
+
+from __future__ import annotations
+
+import great_expectations.expectations as gxe
+
+from expectations.suites import _common as c
+from ingestion.config import Settings
+
+TABLE = "raw_partners.partners"
+ASSET_KEY = ("raw_partners", "partners")
+CHUNK_KEY = ["partner_id"]
+SAMPLE_COLUMNS = ["partner_id", "source_type", "contract_file", "run_id"]
+LINEAGE = ["contract_file", "contract_sha256", "run_id", "updated_at"]
+
+COLUMNS: dict[str, c.TypeSpec] = {
+    "partner_id": "VARCHAR",
+    "partner_name": "VARCHAR",
+    "source_type": "VARCHAR",
+    "licence": "VARCHAR",
+    "attribution": "VARCHAR",
+    "contract_file": "VARCHAR",
+    "contract_sha256": "VARCHAR",
+    "run_id": "VARCHAR",
+    "updated_at": "TIMESTAMP WITH TIME ZONE",
+}
+
+
+def expectations(settings: Settings) -> list[gxe.Expectation]:
+    return [
+        *c.schema(COLUMNS),
+        # a partner listed twice would double each of its observations in the marts
+        c.unique(["partner_id"]),
+        # published with every partner row: its attribution is the rows' data_source
+        *c.not_null(["partner_id", "partner_name", "source_type", "licence", "attribution"]),
+        *c.not_null(LINEAGE),
+        # reported here: dbt's accepted_values test on the source type is what blocks
+        c.in_set("source_type", ["civil_society", "citizen_generated"], c.WARNING),
+        gxe.ExpectColumnValuesToMatchRegex(column="contract_sha256", regex=r"^[0-9a-f]{64}$", severity=c.WARNING),
+    ]

@@ -1,0 +1,48 @@
+"""GeoArea/Tree, one row per node: each node once under its parent; every node below a root has one."""
+
+from __future__ import annotations
+
+import great_expectations.expectations as gxe
+
+from expectations.suites import _common as c
+from ingestion.config import Settings
+
+TABLE = "raw_sdg.geo_area_tree"
+ASSET_KEY = ("raw_sdg", "geo_area_tree")
+IDENTITY = ["root_m49", "parent_m49", "geo_area_m49"]
+CHUNK_KEY = IDENTITY
+SAMPLE_COLUMNS = [*IDENTITY, "geo_area_name", "depth"]
+LINEAGE = ["request_url", "fetched_at", "response_sha256", "run_id"]
+
+COLUMNS: dict[str, c.TypeSpec] = {
+    "root_m49": "INTEGER",
+    "parent_m49": "INTEGER",
+    "geo_area_m49": "INTEGER",
+    "geo_area_name": "VARCHAR",
+    "geo_area_type": "VARCHAR",
+    "depth": "INTEGER",
+    "request_url": "VARCHAR",
+    "fetched_at": "TIMESTAMP WITH TIME ZONE",
+    "response_sha256": "VARCHAR",
+    "run_id": "VARCHAR",
+}
+
+
+def expectations(settings: Settings) -> list[gxe.Expectation]:
+    return [
+        *c.schema(COLUMNS),
+        c.unique(IDENTITY),
+        *c.not_null(["root_m49", "geo_area_m49", "depth"]),
+        *c.not_null(LINEAGE),
+        # a node below a root without its parent loses its region memberships in dim_geo_areas
+        *c.not_null(["parent_m49"], where="depth > 0"),
+        # reported: a root is its own root and has no parent; depths count from 0
+        gxe.ExpectColumnValuesToBeNull(column="parent_m49", severity=c.WARNING, row_condition="depth == 0",
+                                       condition_parser="pandas"),
+        gxe.ExpectColumnPairValuesToBeEqual(column_A="root_m49", column_B="geo_area_m49", severity=c.WARNING,
+                                            row_condition="depth == 0", condition_parser="pandas"),
+        *c.non_negative(["depth"], c.WARNING),
+        c.in_set("geo_area_type", ["Region", "Country"], c.WARNING),
+        *[gxe.ExpectColumnValuesToBeBetween(column=column, min_value=1, max_value=999, severity=c.WARNING)
+          for column in IDENTITY],
+    ]

@@ -1,0 +1,36 @@
+"""Every area GeoArea/List returns: one row per M49 code, with lineage."""
+
+from __future__ import annotations
+
+import great_expectations.expectations as gxe
+
+from expectations.suites import _common as c
+from ingestion.config import Settings
+
+TABLE = "raw_sdg.geo_areas"
+ASSET_KEY = ("raw_sdg", "geo_areas")
+CHUNK_KEY = ["geo_area_m49"]
+SAMPLE_COLUMNS = ["geo_area_m49", "geo_area_code_raw", "geo_area_name", "request_url"]
+LINEAGE = ["request_url", "fetched_at", "response_sha256", "run_id"]
+
+COLUMNS: dict[str, c.TypeSpec] = {
+    "geo_area_code_raw": "VARCHAR",
+    "geo_area_m49": "INTEGER",
+    "geo_area_name": "VARCHAR",
+    "request_url": "VARCHAR",
+    "fetched_at": "TIMESTAMP WITH TIME ZONE",
+    "response_sha256": "VARCHAR",
+    "run_id": "VARCHAR",
+}
+
+
+def expectations(settings: Settings) -> list[gxe.Expectation]:
+    return [
+        *c.schema(COLUMNS),
+        c.unique(["geo_area_m49"]),
+        *c.not_null(["geo_area_code_raw", "geo_area_m49"]),
+        *c.not_null(LINEAGE),
+        # reported: an area without a name, or a code outside M49's three digits
+        *c.not_null(["geo_area_name"], c.WARNING),
+        gxe.ExpectColumnValuesToBeBetween(column="geo_area_m49", min_value=1, max_value=999, severity=c.WARNING),
+    ]

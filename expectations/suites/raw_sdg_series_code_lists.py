@@ -1,0 +1,42 @@
+"""The API's code lists per series (API code to SDMX code): one SDMX code per API code, with lineage."""
+
+from __future__ import annotations
+
+import great_expectations.expectations as gxe
+
+from expectations.suites import _common as c
+from ingestion.config import Settings
+
+TABLE = "raw_sdg.series_code_lists"
+ASSET_KEY = ("raw_sdg", "series_code_lists")
+IDENTITY = ["series_code", "kind", "concept", "code"]
+CHUNK_KEY = IDENTITY
+SAMPLE_COLUMNS = [*IDENTITY, "sdmx_code", "request_url", "batch_id"]
+LINEAGE = ["request_url", "fetched_at", "response_sha256", "batch_id"]
+
+COLUMNS: dict[str, c.TypeSpec] = {
+    "series_code": "VARCHAR",
+    "kind": "VARCHAR",
+    "concept": "VARCHAR",
+    "code": "VARCHAR",
+    "description": "VARCHAR",
+    "sdmx_code": "VARCHAR",
+    "request_url": "VARCHAR",
+    "fetched_at": "TIMESTAMP WITH TIME ZONE",
+    "response_sha256": "VARCHAR",
+    "batch_id": "VARCHAR",
+}
+
+
+def expectations(settings: Settings) -> list[gxe.Expectation]:
+    return [
+        *c.schema(COLUMNS),
+        # an API code listed twice would give its observations two SDMX codes (and two rows each)
+        c.unique(IDENTITY),
+        *c.not_null(["series_code", "kind", "concept"]),
+        *c.not_null(LINEAGE),
+        # reported: a code of another kind, or one without an SDMX code, leaves its observations
+        # `unmapped`, and the marts' suites block that
+        c.in_set("kind", ["dimension", "attribute"], c.WARNING),
+        *c.not_null(["code", "sdmx_code"], c.WARNING),
+    ]

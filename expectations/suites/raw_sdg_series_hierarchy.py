@@ -1,0 +1,49 @@
+"""Goal > target > indicator > series, one row per series release: each membership once, with lineage."""
+
+from __future__ import annotations
+
+import great_expectations.expectations as gxe
+
+from expectations.suites import _common as c
+from ingestion.config import Settings
+
+TABLE = "raw_sdg.series_hierarchy"
+ASSET_KEY = ("raw_sdg", "series_hierarchy")
+IDENTITY = ["goal_code", "target_code", "indicator_code", "series_code", "release"]
+CHUNK_KEY = IDENTITY
+SAMPLE_COLUMNS = [*IDENTITY, "request_url"]
+LINEAGE = ["request_url", "fetched_at", "response_sha256", "run_id"]
+GOALS = [str(goal) for goal in range(1, 18)]
+
+COLUMNS: dict[str, c.TypeSpec] = {
+    "goal_code": "VARCHAR",
+    "goal_title": "VARCHAR",
+    "goal_description": "VARCHAR",
+    "target_code": "VARCHAR",
+    "target_title": "VARCHAR",
+    "target_description": "VARCHAR",
+    "indicator_code": "VARCHAR",
+    "indicator_description": "VARCHAR",
+    "tier": "VARCHAR",
+    "series_code": "VARCHAR",
+    "series_description": "VARCHAR",
+    "release": "VARCHAR",
+    "request_url": "VARCHAR",
+    "fetched_at": "TIMESTAMP WITH TIME ZONE",
+    "response_sha256": "VARCHAR",
+    "run_id": "VARCHAR",
+}
+
+
+def expectations(settings: Settings) -> list[gxe.Expectation]:
+    return [
+        *c.schema(COLUMNS),
+        c.unique(IDENTITY),
+        *c.not_null(["goal_code"]),
+        *c.not_null(LINEAGE),
+        # reported: dim_indicators picks a series' latest release; one without a release or
+        # indicator cannot be placed
+        *c.not_null(["release", "indicator_code"], c.WARNING, where="series_code.notna()"),
+        c.in_set("goal_code", GOALS, c.WARNING),
+        gxe.ExpectColumnValuesToMatchRegex(column="tier", regex=r"^[123](/[123])*$", severity=c.WARNING),
+    ]
