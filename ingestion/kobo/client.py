@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
+from ingestion.http import Retry, RetryPolicy, response_time, status_retry, with_retries
 from ingestion.kobo.errors import KoboApiError, KoboAssetChangedError, KoboAuthError
 
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_PAGE_SIZE = 30000  # KoBo's own ceiling for `limit` on the data endpoint
 ASSET_UID = re.compile(r"^[A-Za-z0-9]{8,40}$")
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -88,48 +86,42 @@ class KoboClient:
     def get_json(self, path: str, params: dict[str, Any] | None = None, *, what: str) -> FetchedJson:
         """GET ``<server>/<path>`` and decode JSON, retrying what is worth retrying."""
         url = f"{self.server_url}/{path.lstrip('/')}"
-        last_problem = "no attempt made"
-        for attempt in range(1, self.max_attempts + 1):
-            retry_after: float | None = None
+
+        def attempt(number: int) -> FetchedJson | Retry:
             try:
                 response = self.session.get(url, params=params, timeout=self.timeout)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                last_problem = self._scrub(f"{type(exc).__name__}: {exc}")
-            else:
-                status = response.status_code
-                if status == 200:
-                    body = response.content
-                    try:
-                        data = json.loads(body.decode("utf-8"))
-                    except (UnicodeDecodeError, ValueError) as exc:
-                        last_problem = (f"HTTP 200 with a body that is not JSON "
-                                        f"({type(exc).__name__}, {len(body)} bytes)")
-                    else:
-                        return FetchedJson(data=data, url=url, sha256=hashlib.sha256(body).hexdigest(),
-                                           fetched_at=_response_time(response), attempts=attempt)
-                elif status in (401, 403):
-                    raise KoboAuthError(
-                        f"{what}: the KoBo server at {self.server_url} refused the token (HTTP {status}). Fix: check "
-                        "KOBO_TOKEN (Account settings -> Security -> API key on that server) and that the asset is "
-                        "shared with that account; the token is not shown here"
-                    )
-                elif status == 404:
-                    raise KoboApiError(f"{what}: HTTP 404 from {url}: no such asset on {self.server_url}, or not "
-                                       "shared with this token. Fix: check KOBO_ASSET_UIDS and KOBO_SERVER_URL")
-                elif status in RETRYABLE_STATUS:
-                    last_problem = f"HTTP {status}"
-                    retry_after = _retry_after_seconds(response) if status == 429 else None
-                else:
-                    raise KoboApiError(self._scrub(
-                        f"{what}: HTTP {status} from {url} (not retried): {response.text[:200]}"))
-            if attempt < self.max_attempts:
-                self.retries += 1
-                self.sleep(retry_after if retry_after is not None else self._backoff(attempt))
-        raise KoboApiError(f"{what}: gave up after {self.max_attempts} attempts; last problem: {last_problem}")
+                return Retry(self._scrub(f"{type(exc).__name__}: {exc}"))
+            status = response.status_code
+            if (retry := status_retry(response)) is not None:
+                return retry
+            if status in (401, 403):
+                raise KoboAuthError(
+                    f"{what}: the KoBo server at {self.server_url} refused the token (HTTP {status}). Fix: check "
+                    "KOBO_TOKEN (Account settings -> Security -> API key on that server) and that the asset is "
+                    "shared with that account; the token is not shown here"
+                )
+            if status == 404:
+                raise KoboApiError(f"{what}: HTTP 404 from {url}: no such asset on {self.server_url}, or not "
+                                   "shared with this token. Fix: check KOBO_ASSET_UIDS and KOBO_SERVER_URL")
+            if status != 200:
+                raise KoboApiError(self._scrub(f"{what}: HTTP {status} from {url} (not retried): {response.text[:200]}"))
+            body = response.content
+            try:
+                data = json.loads(body.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError) as exc:
+                return Retry(f"HTTP 200 with a body that is not JSON ({type(exc).__name__}, {len(body)} bytes)")
+            return FetchedJson(data=data, url=url, sha256=hashlib.sha256(body).hexdigest(),
+                               fetched_at=response_time(response), attempts=number)
 
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
-        return random.uniform(ceiling / 2, ceiling)  # jitter so parallel workers do not retry in step
+        outcome = with_retries(attempt, RetryPolicy(self.max_attempts, self.backoff_base, self.backoff_max),
+                               self.sleep, self._count_retry)
+        if isinstance(outcome, Retry):
+            raise KoboApiError(f"{what}: gave up after {self.max_attempts} attempts; last problem: {outcome.problem}")
+        return outcome
+
+    def _count_retry(self) -> None:
+        self.retries += 1
 
     # -- endpoints ------------------------------------------------------------------------------------
     def get_asset(self, asset_uid: str) -> FetchedJson:
@@ -185,27 +177,3 @@ def kobo_client_from_settings(server_url: str | None, token: str | None, **kwarg
 def _check_uid(asset_uid: str) -> None:
     if not ASSET_UID.fullmatch(asset_uid or ""):
         raise KoboApiError(f"{asset_uid!r} is not a KoBo asset uid (letters and digits, e.g. aDMHypRASH2EuJdvKMx5Mi)")
-
-
-def _retry_after_seconds(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-
-
-def _response_time(response: requests.Response) -> datetime:
-    header = response.headers.get("Date")
-    if header:
-        try:
-            return parsedate_to_datetime(header).astimezone(timezone.utc)
-        except (TypeError, ValueError):
-            pass
-    return datetime.now(timezone.utc)

@@ -9,12 +9,10 @@ was being fetched and the last thing that went wrong.
 from __future__ import annotations
 
 import hashlib
-import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,11 +21,11 @@ import orjson
 import requests
 import urllib3
 
+from ingestion.http import Retry, RetryPolicy, response_time, status_retry, with_retries
 from ingestion.sdg_api.replay import ReplayAdapter
 
 API_PREFIX = "v1/sdg"
 MAX_PAGE_SIZE = 5000
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
 class SdgApiError(RuntimeError):
@@ -78,46 +76,35 @@ class SdgApiClient:
     def get_json(self, path: str, params: dict[str, Any] | None = None, *, what: str) -> FetchedJson:
         """GET ``<base>/v1/sdg/<path>`` and decode JSON, retrying what is worth retrying."""
         url = f"{self.base_url}/{API_PREFIX}/{path.lstrip('/')}"
-        last_problem = "no attempt made"
-        for attempt in range(1, self.max_attempts + 1):
-            retry_after: float | None = None
+
+        def attempt(number: int) -> FetchedJson | Retry:
             try:
                 response = self.session.get(url, params=params, timeout=self.timeout, stream=True)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                last_problem = f"{type(exc).__name__}: {exc}"
-            else:
-                status = response.status_code
-                body, read_problem = _read_body(response) if status == 200 else (b"", None)
-                if read_problem is not None:
-                    last_problem = f"HTTP 200 but the body could not be read ({read_problem})"
-                elif status == 200:
-                    decoded, stripped, problem = _decode_json(body)
-                    if problem is None:
-                        return FetchedJson(
-                            data=decoded,
-                            body=stripped,
-                            url=response.url,
-                            sha256=hashlib.sha256(body).hexdigest(),
-                            fetched_at=_response_time(response),
-                            attempts=attempt,
-                        )
-                    last_problem = f"HTTP 200 with {problem}"
-                elif status in RETRYABLE_STATUS:
-                    response.close()  # the body is not wanted; do not leave the connection half-read
-                    last_problem = f"HTTP {status}"
-                    retry_after = _retry_after_seconds(response) if status == 429 else None
-                else:
-                    raise SdgApiError(
-                        f"{what}: HTTP {status} from {_redact(response.url)} (not retried): {response.text[:300]}"
-                    )
-            if attempt < self.max_attempts:
-                self.retries += 1
-                self.sleep(retry_after if retry_after is not None else self._backoff(attempt))
-        raise SdgApiError(f"{what}: gave up after {self.max_attempts} attempts; last problem: {last_problem}")
+                return Retry(f"{type(exc).__name__}: {exc}")
+            if (retry := status_retry(response)) is not None:
+                return retry
+            if response.status_code != 200:
+                raise SdgApiError(f"{what}: HTTP {response.status_code} from {_redact(response.url)} "
+                                  f"(not retried): {response.text[:300]}")
+            body, read_problem = _read_body(response)
+            if read_problem is not None:
+                return Retry(f"HTTP 200 but the body could not be read ({read_problem})")
+            decoded, stripped, problem = _decode_json(body)
+            if problem is not None:
+                return Retry(f"HTTP 200 with {problem}")
+            return FetchedJson(data=decoded, body=stripped, url=response.url,
+                               sha256=hashlib.sha256(body).hexdigest(), fetched_at=response_time(response),
+                               attempts=number)
 
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
-        return random.uniform(ceiling / 2, ceiling)  # jitter so parallel workers do not retry in step
+        outcome = with_retries(attempt, RetryPolicy(self.max_attempts, self.backoff_base, self.backoff_max),
+                               self.sleep, self._count_retry)
+        if isinstance(outcome, Retry):
+            raise SdgApiError(f"{what}: gave up after {self.max_attempts} attempts; last problem: {outcome.problem}")
+        return outcome
+
+    def _count_retry(self) -> None:
+        self.retries += 1
 
     # -- endpoints -------------------------------------------------------------------------
     def get_list(self, path: str, params: dict[str, Any] | None = None) -> FetchedJson:
@@ -214,30 +201,6 @@ def _decode_json(body: bytes) -> tuple[Any, bytes, str | None]:
         return orjson.loads(stripped), stripped, None
     except orjson.JSONDecodeError as exc:  # also raised for invalid UTF-8
         return None, stripped, f"truncated or invalid JSON ({exc.msg} at byte {exc.pos} of {len(stripped)})"
-
-
-def _retry_after_seconds(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-
-
-def _response_time(response: requests.Response) -> datetime:
-    header = response.headers.get("Date")
-    if header:
-        try:
-            return parsedate_to_datetime(header).astimezone(timezone.utc)
-        except (TypeError, ValueError):
-            pass
-    return datetime.now(timezone.utc)
 
 
 def _redact(url: str) -> str:
