@@ -24,7 +24,6 @@ import importlib
 import json
 import math
 import pkgutil
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -33,7 +32,7 @@ from typing import Any
 import duckdb
 import great_expectations.expectations as gxe
 
-from ingestion.config import Settings, load_settings
+from ingestion.config import Settings
 
 SUITES_PACKAGE = "expectations.suites"
 LANDING_COUNTS_KEY = "landing_row_counts"  # where publication records landing tables' row counts
@@ -58,12 +57,11 @@ class Suite:
     def is_mart(self) -> bool:
         return self.table.startswith("marts.")
 
-    def expectations(self, settings: Settings, previous_rows: int | None = None,
-                     bound: float | None = None) -> list[gxe.Expectation]:
-        """The module's expectations, plus the row-count rule when a previous count is known."""
+    def expectations(self, settings: Settings, previous_rows: int | None = None) -> list[gxe.Expectation]:
+        """The module's expectations, plus the row-count rule (ROW_COUNT_CHANGE_WARN) when a previous count is known."""
         expectations = list(self.module.expectations(settings))
         if previous_rows is not None:
-            expectations.append(row_count_expectation(previous_rows, row_count_change_bound() if bound is None else bound))
+            expectations.append(row_count_expectation(previous_rows, settings.row_count_change_warn))
         return expectations
 
 
@@ -94,11 +92,6 @@ def discover(package: str = SUITES_PACKAGE) -> list[Suite]:
     if duplicated:
         raise ValueError(f"more than one suite for {duplicated}")
     return suites
-
-
-def row_count_change_bound(env: Mapping[str, str] | None = None) -> float:
-    """``ROW_COUNT_CHANGE_WARN``: the fraction of change against the last publication that warns."""
-    return load_settings(env).row_count_change_warn
 
 
 def row_count_expectation(previous: int, bound: float) -> gxe.Expectation:

@@ -18,8 +18,8 @@ import dagster as dg
 import duckdb
 
 from ingestion.config import PROJECT_ROOT, Settings, load_settings
+from orchestration.resources import PUBLISHED_KEY
 
-PUBLISHED_KEY = dg.AssetKey(["published_marts"])
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # dbt colours its log lines
 DBT_TARGET = PROJECT_ROOT / "dbt_project" / "target"
 EXAMPLES = 3
@@ -139,20 +139,27 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
 
 
+def step_failures(events: Iterable[dg.DagsterEvent]) -> list[tuple[str, str]]:
+    """(step key, message) of each failed step, the message being the root cause's, not Dagster's wrapper."""
+    failures = []
+    for event in events:
+        if event.event_type != dg.DagsterEventType.STEP_FAILURE:
+            continue
+        error = event.step_failure_data.error if event.step_failure_data else None
+        while error is not None and error.cause is not None:
+            error = error.cause
+        failures.append((event.step_key, _ANSI.sub("", error.message).strip() if error else "unknown error"))
+    return failures
+
+
 def run_summary_lines(run_id: str, job_name: str, events: Iterable[dg.DagsterEvent], settings: Settings) -> list[str]:
     """The summary of one run from its events (as `make run` prints it for the main job)."""
     events = list(events)
-    failed_steps = []
+    failed_steps = step_failures(events)
     checked = False
     published = False
     for event in events:
-        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
-            error = event.step_failure_data.error if event.step_failure_data else None
-            while error is not None and error.cause is not None:  # the root cause, not Dagster's wrapper
-                error = error.cause
-            message = _ANSI.sub("", error.message).strip() if error else "unknown error"
-            failed_steps.append((event.step_key, message))
-        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+        if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             checked = True
         elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
             published = published or event.event_specific_data.materialization.asset_key == PUBLISHED_KEY

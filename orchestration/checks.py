@@ -90,7 +90,7 @@ def run_suite(suite: Suite, warehouse: WarehouseResource, great_expectations: Gr
               run_id: str | None = None) -> dg.AssetCheckResult:
     settings = load_settings()
     previous = previous_row_counts(warehouse.published_path).get(suite.table)
-    expectations = suite.expectations(settings, previous_rows=previous, bound=settings.row_count_change_warn)
+    expectations = suite.expectations(settings, previous_rows=previous)
     validator = great_expectations.validator
     with warehouse.connection(read_only=True) as con:
         if not table_columns(con, suite.table):

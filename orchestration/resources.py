@@ -13,6 +13,8 @@ from ingestion.sdg_api.client import SdgApiClient, make_session
 from ingestion.warehouse import connect
 
 WAREHOUSE_POOL = "duckdb_warehouse"
+# The asset that writes the analysts' file; the run summary and the alerts look for its materialization.
+PUBLISHED_KEY = dg.AssetKey(["published_marts"])
 
 
 class WarehouseResource(dg.ConfigurableResource):

@@ -15,10 +15,9 @@ from ingestion.config import PROJECT_ROOT, Settings, load_settings
 from ingestion.warehouse import connect
 from ingestion.partners import list_partners
 from orchestration.assets.partners import partner_partitions
-from orchestration.alerts import run_summary_lines, write_alert
+from orchestration.alerts import run_summary_lines, step_failures, write_alert
 from orchestration.definitions import build_defs
-
-PUBLISHED_KEY = dg.AssetKey(["published_marts"])
+from orchestration.resources import PUBLISHED_KEY
 
 
 @dataclass
@@ -58,18 +57,6 @@ def run_pipeline(settings: Settings, instance: dg.DagsterInstance, log_level: st
     return PipelineResult(series=series, partners=partners, main=main)
 
 
-def _root_cause(result: dg.ExecuteInProcessResult) -> list[tuple[str, str]]:
-    failures = []
-    for event in result.all_events:
-        if event.event_type != dg.DagsterEventType.STEP_FAILURE:
-            continue
-        error = event.step_failure_data.error if event.step_failure_data else None
-        while error is not None and error.cause is not None:  # the root cause, not Dagster's wrapper
-            error = error.cause
-        failures.append((event.step_key, error.message.strip() if error else "unknown error"))
-    return failures
-
-
 def summarize(pipeline: PipelineResult, settings: Settings) -> tuple[list[str], bool]:
     """The summary lines, and whether publication happened."""
     lines = [f"SDG series ({settings.sdg_api_mode} mode): {sum(r.success for r in pipeline.series.values())} "
@@ -78,11 +65,11 @@ def summarize(pipeline: PipelineResult, settings: Settings) -> tuple[list[str], 
         if series_result.success:
             rows = _metadata_value(series_result, "dagster/row_count")
             lines.append(f"  {key}: {rows} rows (run {series_result.run_id[:8]})")
-        for _, message in _root_cause(series_result):
+        for _, message in step_failures(series_result.all_events):
             lines.append(f"  {key}: FAILED, previous version kept: {message[:500]}")
     lines.append(f"Partner files in {settings.partner_inbox}: {len(pipeline.partners)} partner(s)")
     for partner, partner_result in pipeline.partners.items():
-        for _, message in _root_cause(partner_result):
+        for _, message in step_failures(partner_result.all_events):
             lines.append(f"  {partner}: FAILED: {message[:500]}")
         if not partner_result.success:
             continue

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from expectations import registry
-from expectations.registry import discover, previous_row_counts, row_count_change_bound
+from expectations.registry import discover, previous_row_counts
 from expectations.runner import SCHEMA, TABLE, Validator, scope_of
 from expectations.suites import _common as common
 from expectations.suites import fct_indicator_observations as fct
@@ -397,11 +397,11 @@ def test_row_count_change_beyond_the_bound_warns(validator):
 
 
 def test_row_count_change_bound_is_configurable():
-    assert row_count_change_bound({}) == 0.5
-    assert row_count_change_bound({"ROW_COUNT_CHANGE_WARN": "0.2"}) == 0.2
+    assert load_settings({}).row_count_change_warn == 0.5
+    assert load_settings({"ROW_COUNT_CHANGE_WARN": "0.2"}).row_count_change_warn == 0.2
     for bad in ("lots", "-1"):
         with pytest.raises(ValueError, match="ROW_COUNT_CHANGE_WARN"):
-            row_count_change_bound({"ROW_COUNT_CHANGE_WARN": bad})
+            load_settings({"ROW_COUNT_CHANGE_WARN": bad})
 
 
 def test_previous_row_counts_come_from_the_last_publication(tmp_path):

@@ -24,9 +24,10 @@ import pytest
 from expectations.registry import LANDING_COUNTS_KEY, discover
 from ingestion.config import load_settings
 from ingestion.publish import previous_files
+from orchestration.resources import PUBLISHED_KEY
 from tests.conftest import REPO, SNAPSHOT
 
-PUBLISHED_KEY = dg.AssetKey(["published_marts"])
+
 FCT_SUITE = "marts/fct_indicator_observations:fct_indicator_observations_suite"
 SDG_SUITE = "raw_sdg/series_observations:raw_sdg_series_observations_suite"
 PARTNER_SUITE = "raw_partners/observations:raw_partners_observations_suite"

@@ -17,9 +17,8 @@ from expectations.runner import table_columns
 from ingestion.publish import publish
 from orchestration.assets.dbt import dbt_models
 from orchestration.checks import SUITES
-from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import PUBLISHED_KEY, WAREHOUSE_POOL, WarehouseResource
 
-PUBLISHED_KEY = dg.AssetKey(["published_marts"])
 # Every dbt model in schema `marts` is published (and nothing else).
 MARTS = sorted((key for key in dbt_models.keys if key.path[0] == "marts"), key=lambda k: k.to_user_string())
 
