@@ -1,10 +1,17 @@
-"""The bundled fictional survey (seeded, reproducible) and the reference aggregation dbt must implement."""
+"""The bundled fictional survey (seeded, reproducible), and the dbt models that aggregate KoBo microdata into
+indicator cells (int_kobo_respondents_derived, int_kobo_indicator_cells_aggregated), run by the real dbt on
+eight hand-made respondents and on the sample, against cells computed by hand and the Washington Group rule
+written independently in Python."""
 
 import csv
 import importlib.util
+import os
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from ingestion.kobo import ingest_kobo_export, load_contract, parse_contract
@@ -15,7 +22,6 @@ REPO = Path(__file__).resolve().parent.parent
 # The export is the fictional partner's inbox file; the XLSForm stays beside the survey's data folder.
 SAMPLE_DIR = REPO / "data" / "kobo" / "demo_wg_household_2025"
 SAMPLE_CSV = REPO / "data" / "inbox" / "community_wg_survey" / "demo_wg_household_2025.csv"
-REFERENCE_SQL = REPO / "contracts" / "kobo" / "aggregation_reference.sql"
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=timezone.utc)
 WG = ["wg_seeing", "wg_hearing", "wg_walking", "wg_cognition", "wg_selfcare", "wg_communication"]
 
@@ -82,7 +88,7 @@ def test_the_xlsform_has_the_washington_group_short_set_in_two_languages():
     assert form.questions["respondent/resp_sex"].labels["Français (fr)"] == "Sexe du répondant"
 
 
-# -- the reference aggregation ----------------------------------------------------------------------------------------
+# -- the dbt aggregation ----------------------------------------------------------------------------------------------
 MICRO_CONTRACT = {
     "survey_id": "micro_wg", "title": "Eight fictional respondents", "organisation": "tests", "geo_area_m49": 466,
     "synthetic": True, "reference_year": 2025,
@@ -130,59 +136,78 @@ def land_micro(con, tmp_path):
     assert ingest_kobo_export(con, path, contract, pii_salt=None, run_id="r", now=NOW).submissions_landed == 8
 
 
-def reference(con, min_cell_size: int = 5):
-    sql = REFERENCE_SQL.read_text(encoding="utf-8")
-    assert "select 5 as min_cell_size" in sql
-    sql = sql.replace("select 5 as min_cell_size", f"select {min_cell_size} as min_cell_size")
-    return con.execute(f"""select series_code, disability_status, sex, age_group, sample_size, value, is_suppressed
-                           from ({sql}) order by all""").fetchall()
+DBT = Path(sys.executable).with_name("dbt")
+CELL_COLUMNS = "series_code, disability_status, sex, age_group, sample_size, value, below_min_cell_size"
+SAMPLE_CONTRACT = REPO / "contracts" / "kobo" / "demo_wg_household_2025.yml"
 
 
-def test_reference_aggregation_gives_the_hand_computed_cells(tmp_path):
-    with connect(tmp_path / "w.duckdb") as con:
-        land_micro(con, tmp_path)
-        cells = reference(con, min_cell_size=1)
-    assert [cell for cell in cells if cell[0] == "CGD_INCOME_LOSS"] == [
+@pytest.fixture(scope="module")
+def kobo_cells(tmp_path_factory):
+    """A warehouse holding the eight respondents (survey micro_wg) and the sample, after `dbt run` of the
+    KoBo models with MIN_CELL_SIZE=5: a read-only connection, the respondents' canonical answers beside it."""
+    directory = tmp_path_factory.mktemp("kobo_cells")
+    warehouse = directory / "warehouse.duckdb"
+    with connect(warehouse) as con:
+        land_micro(con, directory)
+        ingest_kobo_export(con, SAMPLE_CSV, load_contract(SAMPLE_CONTRACT, base_dir=REPO), pii_salt=None,
+                           run_id="r", now=NOW)
+        sample_answers = [fields for (fields,) in con.execute(
+            "select fields from raw_kobo_restricted.submissions where survey_id = 'demo_wg_household_2025'").fetchall()]
+    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "MIN_CELL_SIZE": "5",
+           "DBT_PROJECT_DIR": str(REPO / "dbt_project"), "DBT_PROFILES_DIR": str(REPO / "dbt_project")}
+    completed = subprocess.run([str(DBT), "run", "--select", "+int_kobo_indicator_cells_aggregated",
+                                "--target-path", str(directory / "target")],
+                               cwd=REPO / "dbt_project", env=env, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stdout[-4000:]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    yield con, sample_answers
+    con.close()
+
+
+def cells(con, survey_id: str) -> list[tuple]:
+    return con.execute(f"select {CELL_COLUMNS} from intermediate.int_kobo_indicator_cells_aggregated "
+                       "where survey_id = ? order by all", [survey_id]).fetchall()
+
+
+def test_dbt_aggregation_gives_the_hand_computed_cells(kobo_cells):
+    con, _ = kobo_cells
+    micro = [cell[:6] for cell in cells(con, "micro_wg")]
+    assert [cell for cell in micro if cell[0] == "CGD_INCOME_LOSS"] == [
         # disability_status, sex: respondents 1,2,3,4,5,8 answered yes or no; 1,2,5,8 said yes
-        ("CGD_INCOME_LOSS", "PD", "F", "_T", 1, 100.0, False),
-        ("CGD_INCOME_LOSS", "PD", "M", "_T", 1, 0.0, False),
-        ("CGD_INCOME_LOSS", "PD", "_T", "_T", 2, 50.0, False),
-        ("CGD_INCOME_LOSS", "PWD", "F", "_T", 1, 100.0, False),
-        ("CGD_INCOME_LOSS", "PWD", "M", "_T", 2, 50.0, False),
-        ("CGD_INCOME_LOSS", "PWD", "_T", "_T", 3, 66.7, False),
-        ("CGD_INCOME_LOSS", "_T", "F", "_T", 3, 100.0, False),
-        ("CGD_INCOME_LOSS", "_T", "M", "_T", 3, 33.3, False),
-        ("CGD_INCOME_LOSS", "_T", "_T", "_T", 6, 66.7, False),
-        ("CGD_INCOME_LOSS", "_U", "F", "_T", 1, 100.0, False),
-        ("CGD_INCOME_LOSS", "_U", "_T", "_T", 1, 100.0, False),
+        ("CGD_INCOME_LOSS", "PD", "F", "_T", 1, 100.0),
+        ("CGD_INCOME_LOSS", "PD", "M", "_T", 1, 0.0),
+        ("CGD_INCOME_LOSS", "PD", "_T", "_T", 2, 50.0),
+        ("CGD_INCOME_LOSS", "PWD", "F", "_T", 1, 100.0),
+        ("CGD_INCOME_LOSS", "PWD", "M", "_T", 2, 50.0),
+        ("CGD_INCOME_LOSS", "PWD", "_T", "_T", 3, 66.7),
+        ("CGD_INCOME_LOSS", "_T", "F", "_T", 3, 100.0),
+        ("CGD_INCOME_LOSS", "_T", "M", "_T", 3, 33.3),
+        ("CGD_INCOME_LOSS", "_T", "_T", "_T", 6, 66.7),
+        ("CGD_INCOME_LOSS", "_U", "F", "_T", 1, 100.0),
+        ("CGD_INCOME_LOSS", "_U", "_T", "_T", 1, 100.0),
     ]
-    assert [cell for cell in cells if cell[0] == "CGD_PD_COUNT"] == [
+    assert [cell for cell in micro if cell[0] == "CGD_PD_COUNT"] == [
         # respondents with a determined status: all but 5; PD: 2 (70), 3 (40), 7 (19)
-        ("CGD_PD_COUNT", "_T", "_T", "Y18T24", 2, 1.0, False),
-        ("CGD_PD_COUNT", "_T", "_T", "Y25T64", 3, 1.0, False),
-        ("CGD_PD_COUNT", "_T", "_T", "Y_GE65", 2, 1.0, False),
-        ("CGD_PD_COUNT", "_T", "_T", "_T", 7, 3.0, False),
+        ("CGD_PD_COUNT", "_T", "_T", "Y18T24", 2, 1.0),
+        ("CGD_PD_COUNT", "_T", "_T", "Y25T64", 3, 1.0),
+        ("CGD_PD_COUNT", "_T", "_T", "Y_GE65", 2, 1.0),
+        ("CGD_PD_COUNT", "_T", "_T", "_T", 7, 3.0),
     ]
 
 
-def test_reference_aggregation_suppresses_small_cells(tmp_path):
-    with connect(tmp_path / "w.duckdb") as con:
-        land_micro(con, tmp_path)
-        cells = reference(con, min_cell_size=5)
-    published = [cell for cell in cells if not cell[6]]
-    assert published == [("CGD_INCOME_LOSS", "_T", "_T", "_T", 6, 66.7, False),
-                         ("CGD_PD_COUNT", "_T", "_T", "_T", 7, 3.0, False)]
-    assert all(cell[5] is None for cell in cells if cell[6])
+def test_dbt_aggregation_flags_cells_under_the_minimum_size(kobo_cells):
+    con, _ = kobo_cells
+    micro = cells(con, "micro_wg")
+    assert [cell[:6] for cell in micro if not cell[6]] == [("CGD_INCOME_LOSS", "_T", "_T", "_T", 6, 66.7),
+                                                          ("CGD_PD_COUNT", "_T", "_T", "_T", 7, 3.0)]
+    assert all(cell[4] < 5 for cell in micro if cell[6])
 
 
-def test_reference_disability_prevalence_on_the_sample_matches_the_washington_group_rule(tmp_path):
-    contract = load_contract(REPO / "contracts" / "kobo" / "demo_wg_household_2025.yml", base_dir=REPO)
-    with connect(tmp_path / "w.duckdb") as con:
-        ingest_kobo_export(con, SAMPLE_CSV, contract, pii_salt=None, run_id="r", now=NOW)
-        answers = [fields for (fields,) in con.execute("select fields from raw_kobo_restricted.submissions").fetchall()]
-        total = con.execute(f"""select sample_size, value from ({REFERENCE_SQL.read_text(encoding='utf-8')})
-            where series_code = 'CGD_DISABILITY_PREVALENCE' and sex = '_T' and age_group = '_T'
-              and location = '_T' and migratory_status = '_T'""").fetchall()
+def test_disability_prevalence_on_the_sample_matches_the_washington_group_rule(kobo_cells):
+    con, answers = kobo_cells
+    total = con.execute("""select sample_size, value from intermediate.int_kobo_indicator_cells_aggregated
+        where survey_id = 'demo_wg_household_2025' and series_code = 'CGD_DISABILITY_PREVALENCE' and sex = '_T'
+          and age_group = '_T' and disability_status = '_T' and location = '_T' and migratory_status = '_T'""").fetchall()
     statuses = []
     for fields in answers:  # the rule, written independently of the SQL
         domains = [fields[name] for name in WG]
@@ -196,11 +221,10 @@ def test_reference_disability_prevalence_on_the_sample_matches_the_washington_gr
 
 @pytest.mark.parametrize("series", ["CGD_INCOME_LOSS", "CGD_HEALTH_COST_HARDSHIP", "CGD_DISABILITY_PREVALENCE",
                                     "CGD_HEALTH_ACCESS_BARRIER_BUILDING"])
-def test_every_sample_indicator_yields_a_published_total(tmp_path, series):
-    contract = load_contract(REPO / "contracts" / "kobo" / "demo_wg_household_2025.yml", base_dir=REPO)
-    with connect(tmp_path / "w.duckdb") as con:
-        ingest_kobo_export(con, SAMPLE_CSV, contract, pii_salt=None, run_id="r", now=NOW)
-        totals = con.execute(f"""select count(*), min(sample_size), bool_or(is_suppressed) from (
-            {REFERENCE_SQL.read_text(encoding='utf-8')}) where series_code = ? and sex = '_T' and age_group = '_T'
-            and disability_status = '_T' and location = '_T' and migratory_status = '_T'""", [series]).fetchone()
+def test_every_sample_indicator_yields_a_published_total(kobo_cells, series):
+    con, _ = kobo_cells
+    totals = con.execute("""select count(*), min(sample_size), bool_or(below_min_cell_size)
+        from intermediate.int_kobo_indicator_cells_aggregated
+        where survey_id = 'demo_wg_household_2025' and series_code = ? and sex = '_T' and age_group = '_T'
+          and disability_status = '_T' and location = '_T' and migratory_status = '_T'""", [series]).fetchone()
     assert totals[0] == 1 and totals[1] >= 300 and totals[2] is False
