@@ -20,6 +20,14 @@ UNMAPPED = "unmapped"  # what dbt writes for a source code it could not translat
 SEEDS = PROJECT_ROOT / "dbt_project" / "seeds"
 
 TypeSpec = str | Sequence[str]
+# What every table landed from an SDG API reference endpoint (GeoArea/List, GeoArea/Tree, Goal/List)
+# records of the response it came from.
+SDG_RESPONSE_LINEAGE: dict[str, TypeSpec] = {
+    "request_url": "VARCHAR",
+    "fetched_at": "TIMESTAMP WITH TIME ZONE",
+    "response_sha256": "VARCHAR",
+    "run_id": "VARCHAR",
+}
 
 
 def schema(columns: Mapping[str, TypeSpec], severity: str = CRITICAL) -> list[gxe.Expectation]:

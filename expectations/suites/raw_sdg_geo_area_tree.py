@@ -12,7 +12,7 @@ ASSET_KEY = ("raw_sdg", "geo_area_tree")
 IDENTITY = ["root_m49", "parent_m49", "geo_area_m49"]
 CHUNK_KEY = IDENTITY
 SAMPLE_COLUMNS = [*IDENTITY, "geo_area_name", "depth"]
-LINEAGE = ["request_url", "fetched_at", "response_sha256", "run_id"]
+LINEAGE = list(c.SDG_RESPONSE_LINEAGE)
 
 COLUMNS: dict[str, c.TypeSpec] = {
     "root_m49": "INTEGER",
@@ -21,10 +21,7 @@ COLUMNS: dict[str, c.TypeSpec] = {
     "geo_area_name": "VARCHAR",
     "geo_area_type": "VARCHAR",
     "depth": "INTEGER",
-    "request_url": "VARCHAR",
-    "fetched_at": "TIMESTAMP WITH TIME ZONE",
-    "response_sha256": "VARCHAR",
-    "run_id": "VARCHAR",
+    **c.SDG_RESPONSE_LINEAGE,
 }
 
 

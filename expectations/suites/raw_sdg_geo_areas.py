@@ -11,16 +11,13 @@ TABLE = "raw_sdg.geo_areas"
 ASSET_KEY = ("raw_sdg", "geo_areas")
 CHUNK_KEY = ["geo_area_m49"]
 SAMPLE_COLUMNS = ["geo_area_m49", "geo_area_code_raw", "geo_area_name", "request_url"]
-LINEAGE = ["request_url", "fetched_at", "response_sha256", "run_id"]
+LINEAGE = list(c.SDG_RESPONSE_LINEAGE)
 
 COLUMNS: dict[str, c.TypeSpec] = {
     "geo_area_code_raw": "VARCHAR",
     "geo_area_m49": "INTEGER",
     "geo_area_name": "VARCHAR",
-    "request_url": "VARCHAR",
-    "fetched_at": "TIMESTAMP WITH TIME ZONE",
-    "response_sha256": "VARCHAR",
-    "run_id": "VARCHAR",
+    **c.SDG_RESPONSE_LINEAGE,
 }
 
 

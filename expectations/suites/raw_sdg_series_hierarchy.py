@@ -12,7 +12,7 @@ ASSET_KEY = ("raw_sdg", "series_hierarchy")
 IDENTITY = ["goal_code", "target_code", "indicator_code", "series_code", "release"]
 CHUNK_KEY = IDENTITY
 SAMPLE_COLUMNS = [*IDENTITY, "request_url"]
-LINEAGE = ["request_url", "fetched_at", "response_sha256", "run_id"]
+LINEAGE = list(c.SDG_RESPONSE_LINEAGE)
 GOALS = [str(goal) for goal in range(1, 18)]
 
 COLUMNS: dict[str, c.TypeSpec] = {
@@ -28,10 +28,7 @@ COLUMNS: dict[str, c.TypeSpec] = {
     "series_code": "VARCHAR",
     "series_description": "VARCHAR",
     "release": "VARCHAR",
-    "request_url": "VARCHAR",
-    "fetched_at": "TIMESTAMP WITH TIME ZONE",
-    "response_sha256": "VARCHAR",
-    "run_id": "VARCHAR",
+    **c.SDG_RESPONSE_LINEAGE,
 }
 
 
