@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
-# A fault is (status, headers, body) returned instead of the real answer, once.
-Fault = tuple[int, dict[str, str], bytes]
+from tests.fake_http import Answer, FakeJsonServer
 
 _ASSET = re.compile(r"^/api/v2/assets/(?P<uid>[A-Za-z0-9]+)/(?P<data>data/)?$")
 
@@ -31,46 +27,24 @@ class FakeAsset:
     submissions: list[dict[str, Any]] = field(default_factory=list)
 
 
-class FakeKoboApi:
+class FakeKoboApi(FakeJsonServer):
     def __init__(self, token: str) -> None:
+        super().__init__()
         self.token = token
         self.assets: dict[str, FakeAsset] = {}
-        self.faults: deque[Fault] = deque()
-        self.requests: list[tuple[str, dict[str, list[str]]]] = []
         self.unauthorised = 0
         # Called with (server, asset uid, start) once each data page's body is computed, before it is sent.
         self.after_data_page: Callable[["FakeKoboApi", str, int], None] | None = None
-        api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                parts = urlsplit(self.path)
-                params = parse_qs(parts.query)
-                api.requests.append((parts.path, params))
-                hook = None
-                if self.headers.get("Authorization") != f"Token {api.token}":
-                    api.unauthorised += 1
-                    status, headers, body = 401, {}, b'{"detail":"Invalid token."}'
-                elif api.faults:
-                    status, headers, body = api.faults.popleft()
-                else:
-                    status, headers, body, hook = api.answer(parts.path, params)
-                if hook is not None:  # before answering, so the client's next request sees the change
-                    hook()
-                self.send_response(status)
-                for name, value in {"Content-Type": "application/json", **headers}.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    def respond(self, path: str, params: dict[str, list[str]], headers: Mapping[str, str]) -> Answer:
+        if headers.get("Authorization") != f"Token {self.token}":
+            self.unauthorised += 1
+            return 401, {}, b'{"detail":"Invalid token."}', None
+        if self.faults:
+            return (*self.faults.popleft(), None)
+        return self.answer(path, params)
 
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def answer(self, path: str, params: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes, Callable | None]:
+    def answer(self, path: str, params: dict[str, list[str]]) -> Answer:
         match = _ASSET.match(path)
         asset = self.assets.get(match["uid"]) if match else None
         if asset is None:
@@ -97,18 +71,10 @@ class FakeKoboApi:
 
     @property
     def server_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.root_url
 
     def data_requests(self) -> list[dict[str, list[str]]]:
         return [params for path, params in self.requests if path.endswith("/data/")]
-
-    def __enter__(self) -> "FakeKoboApi":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 # -- the real fixtures, served as assets ---------------------------------------------------------------------
