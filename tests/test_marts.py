@@ -46,6 +46,8 @@ PARTNER = [
     ("survey_net", "citizen_generated", "_T", "_T", "PD", "_T", "2020", 66.7, 3),  # under MIN_CELL_SIZE
     ("survey_net", "citizen_generated", "_T", "_T", "PWD", "_T", "2020", 21.6, 37),  # recoverable: 40 = 3 + 37
 ]
+# A breakdown with no canonical column (kept as other_disaggregation): (household type, value, sample_size)
+HOUSEHOLDS = [(None, 30.0, 50), ("single", 50.0, 4), ("couple", 28.3, 46)]  # 4 < MIN_CELL_SIZE; 50 = 4 + 46
 
 
 def _load_fixture(con: duckdb.DuckDBPyConnection) -> None:
@@ -89,6 +91,17 @@ def _load_fixture(con: duckdb.DuckDBPyConnection) -> None:
                  false as value_is_missing, 'PT' as unit, ? as sample_size, map() as attributes,
                  ?::varchar as value_raw""",
             [partner, row, SERIES, period, period, sex, age, disability, migratory, value, size, value],
+        )
+    for row, (household, value, size) in enumerate(HOUSEHOLDS, start=len(PARTNER) + 2):
+        con.execute(
+            """insert into raw_partners.file_observations by name select 'survey_net' as partner_id,
+                 'data.csv' as source_file, ? as source_row, '8.5.2' as indicator_code, ? as series_code,
+                 4 as geo_area_m49, '2022' as period_label, make_date(2022, 1, 1) as period_start, '_T' as sex,
+                 '_T' as age_group, '_T' as disability_status, '_T' as migratory_status,
+                 map(?::varchar[], ?::varchar[]) as extra_dimensions, ? as value, false as value_is_missing,
+                 'PT' as unit, ? as sample_size, map() as attributes, ?::varchar as value_raw""",
+            [row, SERIES, ["household_type"] if household else [], [household] if household else [], value, size,
+             value],
         )
 
 
@@ -147,11 +160,21 @@ def test_age_range_matches_across_vocabularies(marts):
 def test_small_cell_and_its_secondary_suppression(marts):
     cells = {r[0]: r[1:] for r in marts.execute(
         "select disability_status, value, sample_size, is_suppressed from marts.fct_indicator_observations "
-        "where source_id = 'survey_net'"
+        "where source_id = 'survey_net' and period_label = '2020'"
     ).fetchall()}
     assert cells["PD"] == (None, 3, True)  # primary: 3 respondents < 5
     assert cells["PWD"] == (None, 37, True)  # secondary: else PD = total - PWD
     assert cells["_T"] == (25.0, 40, False)
+
+
+def test_a_breakdown_without_a_canonical_column_is_protected_too(marts):
+    cells = dict((r[0], r[1:]) for r in marts.execute(
+        "select other_disaggregation, value, sample_size, is_suppressed "
+        "from marts.fct_indicator_observations where source_id = 'survey_net' and period_label = '2022'"
+    ).fetchall())
+    assert cells["household_type=single"] == (None, 4, True)  # primary: 4 respondents < 5
+    assert cells["household_type=couple"] == (None, 46, True)  # secondary: else single = total - couple
+    assert cells[None] == (30.0, 50, False)
 
 
 def test_unknown_code_flows_through_as_unmapped(marts):

@@ -4,10 +4,12 @@
 -- its total and its published siblings (sample sizes are published, so percentages too). Where a
 -- set {total, children} holds exactly one suppressed cell, the smallest published child is
 -- suppressed as well; passes repeat (up to 10) because one suppression can expose a cell in
--- another set.
+-- another set. A partner's breakdown with no canonical column (other_disaggregation, e.g.
+-- 'household_type=single') is one more dimension here, its total being the cell without one:
+-- a household type could otherwise be recovered as the total minus the other types.
 -- tests/assert_no_recoverable_suppressed_cell.sql proves the result.
-{% set dims = ['sex', 'age_group', 'disability_status', 'location', 'income_quantile', 'migratory_status', 'population_group'] %}
-{% set set_key = ['source_type', 'source_id', 'series_code', 'geo_area_m49', 'period_label', 'unit', 'reporting_type', 'other_disaggregation'] %}
+{% set dims = ['sex', 'age_group', 'disability_status', 'location', 'income_quantile', 'migratory_status', 'population_group', 'other_breakdown'] %}
+{% set set_key = ['source_type', 'source_id', 'series_code', 'geo_area_m49', 'period_label', 'unit', 'reporting_type'] %}
 {% set passes = 10 %}
 
 with observations as (
@@ -23,9 +25,11 @@ families as (
 ),
 
 pass_0 as (
-    select observations.*, observations.below_min_cell_size as is_suppressed
+    select
+        observations.*,
+        coalesce(observations.other_disaggregation, '_T') as other_breakdown,
+        observations.below_min_cell_size as is_suppressed
     from observations
-    -- null-safe: other_disaggregation is null for most cells
     semi join families
         on {% for c in set_key %}families.{{ c }} is not distinct from observations.{{ c }}{{ ' and ' if not loop.last }}{% endfor %}
 ),
