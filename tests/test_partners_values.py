@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import date
 
 import duckdb
 import pytest
 
-from ingestion.partners.codes import MISSING_MARKERS, is_valid_code, label_key
+from ingestion.partners.codes import MISSING_MARKERS, UNIT_RANGES, is_valid_code, label_key
 from ingestion.partners.periods import parse_period
 from ingestion.partners.rules import _number
+from tests.conftest import REPO
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -121,12 +123,23 @@ def test_many_cells_keep_their_order():
      ("disability_status", "PD", True), ("disability_status", "PWND", False), ("income_quantile", "Q5", True),
      ("income_quantile", "Q6", False), ("age_group", "Y15T24", True), ("age_group", "Y_GE60", True),
      ("age_group", "15-24", False), ("unit", "PT", True), ("unit", "PERCENT", False),
+     ("unit", "PER_100000_POP", True), ("unit", "PER_10000", False),
      ("series_code", "SH_OOP_XPD_EARNNET40", True), ("series_code", "sh oop", False),
      ("indicator_code", "3.8.2", True), ("indicator_code", "16.b.1", True), ("indicator_code", "3.8", False),
      ("migratory_status", "IDP", True), ("province", "HER", True), ("province", "Hérat", False)],
 )
 def test_canonical_codes(field, code, valid):
     assert is_valid_code(field, code) is valid
+
+
+def test_partner_units_and_their_ranges_are_the_ones_dbt_loads():
+    """The seed dbt maps units with is the list partner rows are checked against, read here on its own."""
+    with (REPO / "dbt_project" / "seeds" / "units.csv").open(newline="", encoding="utf-8") as handle:
+        seed = {row["code"]: (row["min_value"], row["max_value"]) for row in csv.DictReader(handle)}
+    assert set(UNIT_RANGES) == set(seed) and "PT" in seed
+    for code, (low, high) in UNIT_RANGES.items():
+        assert (low, high) == tuple(float(bound) if bound else None for bound in seed[code])
+    assert UNIT_RANGES["PT"] == (0.0, 100.0) and UNIT_RANGES["INDEX"] == (None, None)
 
 
 def test_labels_compare_ignoring_case_spaces_and_unicode_form():

@@ -6,18 +6,15 @@ same files dbt loads, so a rule and the vocabulary it checks against cannot drif
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
 
 import great_expectations.expectations as gxe
 
-from ingestion.config import PROJECT_ROOT
+from ingestion.vocabulary import seed_rows, unit_ranges
 
 CRITICAL = "critical"  # blocks publication
 WARNING = "warning"  # reported, does not block
 UNMAPPED = "unmapped"  # what dbt writes for a source code it could not translate
-SEEDS = PROJECT_ROOT / "dbt_project" / "seeds"
 
 TypeSpec = str | Sequence[str]
 # What every table landed from an SDG API reference endpoint (GeoArea/List, GeoArea/Tree, Goal/List)
@@ -114,25 +111,16 @@ def small_cells(min_cell_size: int, value: str = "value", sample_size: str = "sa
     )
 
 
-@lru_cache(maxsize=None)
-def _seed(name: str) -> tuple[dict[str, str], ...]:
-    with open(SEEDS / f"{name}.csv", newline="", encoding="utf-8") as handle:
-        return tuple(csv.DictReader(handle))
-
-
 def vocabulary(dimension: str) -> list[str]:
     """Canonical codes of ``dimension`` (seeds ``vocabulary`` and ``age_groups``); empty if open."""
     if dimension == "age_group":
-        return [row["code"] for row in _seed("age_groups")]
-    return [row["code"] for row in _seed("vocabulary") if row["dimension"] == dimension]
+        return [row["code"] for row in seed_rows("age_groups")]
+    return [row["code"] for row in seed_rows("vocabulary") if row["dimension"] == dimension]
 
 
 def units() -> list[tuple[str, float | None, float | None]]:
     """(unit code, min, max) from seed ``units``; None where the seed gives no bound."""
-    def number(text: str) -> float | None:
-        return float(text) if text.strip() else None
-
-    return [(row["code"], number(row["min_value"]), number(row["max_value"])) for row in _seed("units")]
+    return [(code, low, high) for code, (low, high) in unit_ranges().items()]
 
 
 def _condition(where: str | None) -> dict[str, str]:

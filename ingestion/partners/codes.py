@@ -12,6 +12,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from ingestion.vocabulary import unit_ranges
+
 TOTAL = "_T"
 
 # The disaggregations the published fact table has a column for. A partner's other breakdowns
@@ -67,19 +69,8 @@ CODE_PATTERNS: dict[str, re.Pattern[str]] = {
     "custom": re.compile(_GENERIC_CODE),
 }
 
-# Units and the range a value in that unit can take (None: unbounded on that side).
-UNIT_RANGES: dict[str, tuple[float | None, float | None]] = {
-    "PT": (0.0, 100.0),
-    "NUMBER": (0.0, None),
-    "PER_100": (0.0, 100.0),
-    "PER_1000": (0.0, 1_000.0),
-    "PER_10000": (0.0, 10_000.0),
-    "PER_100000": (0.0, 100_000.0),
-    "PER_1000000": (0.0, 1_000_000.0),
-    "RATIO": (0.0, None),
-    "INDEX": (None, None),
-    "YEARS": (0.0, 150.0),
-}
+# Units and the range a value in that unit can take (None: unbounded on that side): seed ``units``.
+UNIT_RANGES: dict[str, tuple[float | None, float | None]] = unit_ranges()
 
 # Cell contents that mean "no value" (compared after trimming and lower-casing). ``x`` is what
 # statistics offices write for a suppressed cell; ``n/d`` is French "non disponible".
