@@ -43,11 +43,14 @@ class RetryPolicy:
 def with_retries(
     attempt: Callable[[int], T | Retry],
     policy: RetryPolicy,
+    *,
     sleep: Callable[[float], None],
     on_retry: Callable[[], None],
-) -> T | Retry:
-    """Call ``attempt(1)``, ``attempt(2)``, ... until it returns a result or ``policy.max_attempts`` ran out;
-    then the last ``Retry``, for the caller to turn into its own error. Exceptions pass straight through."""
+    give_up: Callable[[str], Exception],
+) -> T:
+    """Call ``attempt(1)``, ``attempt(2)``, ... until it returns a result; when ``policy.max_attempts`` ran
+    out, raise ``give_up(reason)``, the reason naming the attempts and the last problem. Exceptions raised
+    by ``attempt`` (answers not worth retrying) pass straight through."""
     outcome: T | Retry = Retry("no attempt made")
     for number in range(1, policy.max_attempts + 1):
         outcome = attempt(number)
@@ -56,7 +59,7 @@ def with_retries(
         if number < policy.max_attempts:
             on_retry()
             sleep(outcome.retry_after if outcome.retry_after is not None else policy.backoff(number))
-    return outcome
+    raise give_up(f"gave up after {policy.max_attempts} attempts; last problem: {outcome.problem}")
 
 
 def status_retry(response: requests.Response) -> Retry | None:

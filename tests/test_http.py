@@ -56,17 +56,17 @@ def test_backoff_doubles_with_jitter_up_to_its_ceiling():
 def test_retries_until_a_result_counting_each_retry():
     outcomes = iter([Retry("HTTP 500"), Retry("HTTP 429", 3.0), "the page"])
     sleeps, retries = [], []
-    result = with_retries(lambda number: next(outcomes), RetryPolicy(max_attempts=5), sleeps.append,
-                          lambda: retries.append(1))
+    result = with_retries(lambda number: next(outcomes), RetryPolicy(max_attempts=5), sleep=sleeps.append,
+                          on_retry=lambda: retries.append(1), give_up=RuntimeError)
     assert result == "the page"
     assert len(retries) == 2 and sleeps[1] == 3.0 and 0.5 <= sleeps[0] <= 1.0
 
 
 def test_gives_up_with_the_last_problem_without_sleeping_after_the_last_attempt():
     attempts, sleeps = [], []
-    outcome = with_retries(lambda number: attempts.append(number) or Retry(f"problem {number}"),
-                           RetryPolicy(max_attempts=3), sleeps.append, lambda: None)
-    assert outcome == Retry("problem 3")
+    with pytest.raises(LookupError, match=r"^gave up after 3 attempts; last problem: problem 3$"):
+        with_retries(lambda number: attempts.append(number) or Retry(f"problem {number}"),
+                     RetryPolicy(max_attempts=3), sleep=sleeps.append, on_retry=lambda: None, give_up=LookupError)
     assert attempts == [1, 2, 3] and len(sleeps) == 2
 
 
@@ -78,5 +78,6 @@ def test_an_error_not_worth_retrying_passes_straight_through():
         raise PermissionError("HTTP 401")
 
     with pytest.raises(PermissionError):
-        with_retries(refuse, RetryPolicy(max_attempts=5), lambda _: None, lambda: None)
+        with_retries(refuse, RetryPolicy(max_attempts=5), sleep=lambda _: None, on_retry=lambda: None,
+                     give_up=RuntimeError)
     assert calls == [1]

@@ -114,11 +114,9 @@ class KoboClient:
             return FetchedJson(data=data, url=url, sha256=hashlib.sha256(body).hexdigest(),
                                fetched_at=response_time(response), attempts=number)
 
-        outcome = with_retries(attempt, RetryPolicy(self.max_attempts, self.backoff_base, self.backoff_max),
-                               self.sleep, self._count_retry)
-        if isinstance(outcome, Retry):
-            raise KoboApiError(f"{what}: gave up after {self.max_attempts} attempts; last problem: {outcome.problem}")
-        return outcome
+        return with_retries(attempt, RetryPolicy(self.max_attempts, self.backoff_base, self.backoff_max),
+                            sleep=self.sleep, on_retry=self._count_retry,
+                            give_up=lambda reason: KoboApiError(f"{what}: {reason}"))
 
     def _count_retry(self) -> None:
         self.retries += 1

@@ -97,11 +97,9 @@ class SdgApiClient:
                                sha256=hashlib.sha256(body).hexdigest(), fetched_at=response_time(response),
                                attempts=number)
 
-        outcome = with_retries(attempt, RetryPolicy(self.max_attempts, self.backoff_base, self.backoff_max),
-                               self.sleep, self._count_retry)
-        if isinstance(outcome, Retry):
-            raise SdgApiError(f"{what}: gave up after {self.max_attempts} attempts; last problem: {outcome.problem}")
-        return outcome
+        return with_retries(attempt, RetryPolicy(self.max_attempts, self.backoff_base, self.backoff_max),
+                            sleep=self.sleep, on_retry=self._count_retry,
+                            give_up=lambda reason: SdgApiError(f"{what}: {reason}"))
 
     def _count_retry(self) -> None:
         self.retries += 1
