@@ -46,8 +46,11 @@ PARTNER = [
     ("survey_net", "citizen_generated", "_T", "_T", "PD", "_T", "2020", 66.7, 3),  # under MIN_CELL_SIZE
     ("survey_net", "citizen_generated", "_T", "_T", "PWD", "_T", "2020", 21.6, 37),  # recoverable: 40 = 3 + 37
 ]
-# A breakdown with no canonical column (kept as other_disaggregation): (household type, value, sample_size)
-HOUSEHOLDS = [(None, 30.0, 50), ("single", 50.0, 4), ("couple", 28.3, 46)]  # 4 < MIN_CELL_SIZE; 50 = 4 + 46
+# Breakdowns with no canonical column (published as other_disaggregation): (breakdowns, value, sample_size).
+# The total says household_type=_T; the province cells leave the household type out (also the total).
+HOUSEHOLDS = [({"household_type": "_T"}, 30.0, 100), ({"household_type": "single"}, 50.0, 3),  # 3 < MIN_CELL_SIZE
+              ({"household_type": "couple"}, 28.3, 97),  # 100 = 3 + 97
+              ({"province": "A"}, 20.0, 40), ({"province": "B"}, 35.0, 60)]
 
 
 def _load_fixture(con: duckdb.DuckDBPyConnection) -> None:
@@ -92,7 +95,7 @@ def _load_fixture(con: duckdb.DuckDBPyConnection) -> None:
                  ?::varchar as value_raw""",
             [partner, row, SERIES, period, period, sex, age, disability, migratory, value, size, value],
         )
-    for row, (household, value, size) in enumerate(HOUSEHOLDS, start=len(PARTNER) + 2):
+    for row, (breakdowns, value, size) in enumerate(HOUSEHOLDS, start=len(PARTNER) + 2):
         con.execute(
             """insert into raw_partners.file_observations by name select 'survey_net' as partner_id,
                  'data.csv' as source_file, ? as source_row, '8.5.2' as indicator_code, ? as series_code,
@@ -100,8 +103,7 @@ def _load_fixture(con: duckdb.DuckDBPyConnection) -> None:
                  '_T' as age_group, '_T' as disability_status, '_T' as migratory_status,
                  map(?::varchar[], ?::varchar[]) as extra_dimensions, ? as value, false as value_is_missing,
                  'PT' as unit, ? as sample_size, map() as attributes, ?::varchar as value_raw""",
-            [row, SERIES, ["household_type"] if household else [], [household] if household else [], value, size,
-             value],
+            [row, SERIES, list(breakdowns), list(breakdowns.values()), value, size, value],
         )
 
 
@@ -172,9 +174,11 @@ def test_a_breakdown_without_a_canonical_column_is_protected_too(marts):
         "select other_disaggregation, value, sample_size, is_suppressed "
         "from marts.fct_indicator_observations where source_id = 'survey_net' and period_label = '2022'"
     ).fetchall())
-    assert cells["household_type=single"] == (None, 4, True)  # primary: 4 respondents < 5
-    assert cells["household_type=couple"] == (None, 46, True)  # secondary: else single = total - couple
-    assert cells[None] == (30.0, 50, False)
+    assert cells["household_type=single"] == (None, 3, True)  # primary: 3 respondents < 5
+    # secondary, along the household type (its total is the cell marked _T), not the smaller province cell
+    assert cells["household_type=couple"] == (None, 97, True)
+    assert cells["household_type=_T"] == (30.0, 100, False)
+    assert cells["province=A"] == (20.0, 40, False) and cells["province=B"] == (35.0, 60, False)
 
 
 def test_unknown_code_flows_through_as_unmapped(marts):

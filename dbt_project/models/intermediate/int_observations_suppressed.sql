@@ -4,13 +4,25 @@
 -- its total and its published siblings (sample sizes are published, so percentages too). Where a
 -- set {total, children} holds exactly one suppressed cell, the smallest published child is
 -- suppressed as well; passes repeat (up to 10) because one suppression can expose a cell in
--- another set. A partner's breakdown with no canonical column (other_disaggregation, e.g.
--- 'household_type=single') is one more dimension here, its total being the cell without one:
--- a household type could otherwise be recovered as the total minus the other types.
+-- another set.
+-- Each breakdown a partner keeps without a canonical column (other_dimensions, published as
+-- other_disaggregation, e.g. household_type=single) is one more dimension here: its total is the
+-- cell without that breakdown (or with the value _T), so a household type cannot be recovered as
+-- the total minus the other types, whatever other breakdowns the cell also has.
 -- tests/assert_no_recoverable_suppressed_cell.sql proves the result.
-{% set dims = ['sex', 'age_group', 'disability_status', 'location', 'income_quantile', 'migratory_status', 'population_group', 'other_breakdown'] %}
+{% set canonical_dims = ['sex', 'age_group', 'disability_status', 'location', 'income_quantile', 'migratory_status', 'population_group'] %}
 {% set set_key = ['source_type', 'source_id', 'series_code', 'geo_area_m49', 'period_label', 'unit', 'reporting_type'] %}
 {% set passes = 10 %}
+{% set breakdown_keys = [] %}
+{% if execute %}
+    {% set found = run_query(
+        "select distinct unnest(map_keys(other_dimensions)) as breakdown from " ~ ref('int_observations_unioned')
+        ~ " where source_type = 'citizen_generated' order by 1") %}
+    {% set breakdown_keys = found.columns[0].values() | list %}
+{% endif %}
+{% set breakdowns = [] %}
+{% for key in breakdown_keys %}{% do breakdowns.append('breakdown_' ~ loop.index) %}{% endfor %}
+{% set dims = canonical_dims + breakdowns %}
 
 with observations as (
     select * from {{ ref('int_observations_unioned') }}
@@ -27,7 +39,10 @@ families as (
 pass_0 as (
     select
         observations.*,
-        coalesce(observations.other_disaggregation, '_T') as other_breakdown,
+        {% for key in breakdown_keys %}
+        {% set entry = "observations.other_dimensions['" ~ (key | replace("'", "''")) ~ "']" %}
+        case when coalesce({{ entry }}, '_T') = '_T' then '_T' else {{ entry }} end as {{ breakdowns[loop.index0] }},
+        {% endfor %}
         observations.below_min_cell_size as is_suppressed
     from observations
     semi join families
@@ -74,7 +89,7 @@ suppressed as (
 )
 
 select
-    observations.* exclude (value),
+    observations.* exclude (value, other_dimensions),
     case when coalesce(suppressed.is_suppressed, false) then null else observations.value end as value,
     coalesce(suppressed.is_suppressed, false) as is_suppressed,
     coalesce(suppressed.is_suppressed, false) and not observations.below_min_cell_size as is_secondary_suppression

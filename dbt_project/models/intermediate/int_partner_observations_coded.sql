@@ -22,6 +22,8 @@ select
     nullif(array_to_string(list_sort(list_transform(
         map_entries(observations.extra_dimensions), entry -> entry.key || '=' || entry.value)), '; '), '')
         as other_disaggregation,
+    -- the same breakdowns as a map, for small-cell suppression (not published)
+    observations.extra_dimensions as other_dimensions,
     observations.value,
     observations.value_qualifier,
     observations.unit,
