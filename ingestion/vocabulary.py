@@ -7,7 +7,9 @@ list: a unit the partner rules accept is a unit the marts know.
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 
 from ingestion.config import PROJECT_ROOT
 
@@ -15,15 +17,20 @@ SEEDS = PROJECT_ROOT / "dbt_project" / "seeds"
 
 
 @lru_cache(maxsize=None)
-def seed_rows(name: str) -> tuple[dict[str, str], ...]:
-    """The rows of seed ``name`` (e.g. ``units``), as dictionaries of strings."""
+def seed_rows(name: str) -> tuple[Mapping[str, str], ...]:
+    """The rows of seed ``name`` (e.g. ``units``), read-only: every caller shares them."""
     with open(SEEDS / f"{name}.csv", newline="", encoding="utf-8") as handle:
-        return tuple(csv.DictReader(handle))
+        return tuple(MappingProxyType(row) for row in csv.DictReader(handle))
 
 
 def unit_ranges() -> dict[str, tuple[float | None, float | None]]:
     """Unit code -> (min, max) a value in that unit can take; None where the seed gives no bound."""
-    def bound(text: str | None) -> float | None:
-        return float(text) if text and text.strip() else None
+    def bound(row: Mapping[str, str], column: str) -> float | None:
+        text = (row.get(column) or "").strip()
+        try:
+            return float(text) if text else None
+        except ValueError:
+            raise ValueError(f"{SEEDS / 'units.csv'}: unit {row.get('code')!r} has {column} {text!r}, "
+                             "not a number (leave it empty for no bound)") from None
 
-    return {row["code"]: (bound(row["min_value"]), bound(row["max_value"])) for row in seed_rows("units")}
+    return {row["code"]: (bound(row, "min_value"), bound(row, "max_value")) for row in seed_rows("units")}

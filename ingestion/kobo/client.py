@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ingestion.http import Retry, RetryPolicy, response_time, status_retry, with_retries
+from ingestion.http_retry import Retry, RetryPolicy, response_time, status_retry, with_retries
 from ingestion.kobo.errors import KoboApiError, KoboAssetChangedError, KoboAuthError
 
 MAX_PAGE_SIZE = 30000  # KoBo's own ceiling for `limit` on the data endpoint

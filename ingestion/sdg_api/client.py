@@ -21,7 +21,7 @@ import orjson
 import requests
 import urllib3
 
-from ingestion.http import Retry, RetryPolicy, response_time, status_retry, with_retries
+from ingestion.http_retry import Retry, RetryPolicy, response_time, status_retry, with_retries
 from ingestion.sdg_api.replay import ReplayAdapter
 
 API_PREFIX = "v1/sdg"

@@ -1,4 +1,4 @@
-"""The retry loop and header reading shared by the SDG and KoBo clients (ingestion/http.py).
+"""The retry loop and header reading shared by the SDG and KoBo clients (ingestion/http_retry.py).
 
 The clients' own tests drive these through a local server; here the edge cases that are awkward to
 reach that way: an HTTP-date Retry-After, a missing or broken Date header, the backoff ceiling, and an
@@ -11,7 +11,7 @@ from email.utils import format_datetime
 import pytest
 import requests
 
-from ingestion.http import Retry, RetryPolicy, response_time, retry_after_seconds, status_retry, with_retries
+from ingestion.http_retry import Retry, RetryPolicy, response_time, retry_after_seconds, status_retry, with_retries
 
 
 def response(status: int, **headers: str) -> requests.Response:
