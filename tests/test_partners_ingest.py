@@ -461,14 +461,52 @@ files:
     columns: {period: Year}
     wide: {header_is: sex, value_columns: [Women, Men, Total, Other]}
 """)
-    ws.write("by_sex", "unemployment.csv", "Year,Women,Men,Total,Note\n2019,14.2,10.1,11.8,a\n2020,,10.9,12.5,b\n")
+    ws.write("by_sex", "unemployment.csv", "Year,Women,Men,Total,Zone\n2019,14.2,10.1,11.8,a\n2020,,10.9,12.5,b\n")
     result = ws.run("by_sex")
     assert (result.observations_landed, result.observations_quarantined) == (5, 0)
     assert ws.rows("select period_label, sex, value, source_column, extra_dimensions from raw_partners.observations "
                    "order by source_row, source_column") == [
-        ("2019", "M", 10.1, "Men", {"Note": "a"}), ("2019", "_T", 11.8, "Total", {"Note": "a"}),
-        ("2019", "F", 14.2, "Women", {"Note": "a"}),
-        ("2020", "M", 10.9, "Men", {"Note": "b"}), ("2020", "_T", 12.5, "Total", {"Note": "b"})]
+        ("2019", "M", 10.1, "Men", {"Zone": "a"}), ("2019", "_T", 11.8, "Total", {"Zone": "a"}),
+        ("2019", "F", 14.2, "Women", {"Zone": "a"}),
+        ("2020", "M", 10.9, "Men", {"Zone": "b"}), ("2020", "_T", 12.5, "Total", {"Zone": "b"})]
     assert ws.rows("select cells_blank from raw_partners.files") == [(1,)]
-    # 'Note' is not in the contract: kept as a breakdown, and the partner is told.
-    assert "'Note'" in result.files[0].report_markdown.read_text()
+    # 'Zone' is not in the contract: kept as a breakdown, and the partner is told.
+    assert "'Zone'" in result.files[0].report_markdown.read_text()
+
+
+def test_columns_not_in_the_contract_that_look_personal_or_free_text_are_not_stored(ws):
+    ws.contract("loose", """\
+contract_version: 1
+partner: {id: loose, name: Loose columns, type: civil_society}
+licence: CC-BY-4.0
+attribution: L
+files:
+  - pattern: "*.csv"
+    format: open_sdg
+    constants: {geo_area_m49: 4, unit: PT, series_code: SL_TLF_UEM}
+    columns: {period: Year, value: Value}
+""")
+    long_text = "Collected in the camp by our two volunteers during the week of the flood and checked twice"
+    rows = ["Year,Value,Region,Focal point,Enumerator,Details,Record"]
+    for number in range(60):
+        phone = "+254 712 345 678" if number == 0 else ""
+        details = long_text if number == 1 else "ok"
+        value = "lots" if number == 2 else f"{number}.5"  # set aside (unparseable): its raw cells are kept
+        rows.append(f"{1960 + number},{value},R{number % 3},{phone},E{number % 2},{details},ID-{number:04d}")
+    ws.write("loose", "figures.csv", "\n".join(rows) + "\n")
+    result = ws.run("loose")
+    assert (result.observations_landed, result.observations_quarantined) == (59, 1)
+    # Only the category column is kept (as a breakdown); nothing of the others is stored anywhere.
+    assert ws.rows("select distinct map_keys(extra_dimensions) from raw_partners.observations") == [(["Region"],)]
+    assert ws.rows("select raw_values from raw_partners.quarantine") == [('{"Year":"1962","Value":"lots","Region":"R2",'
+                                                                        '"(beyond the last column)":null}',)]
+    stored = json.dumps(ws.rows("select * from raw_partners.observations union all by name "
+                                "select * from raw_partners.quarantine"), default=str)
+    for withheld in ("712 345", "volunteers", "ID-0001", "E1"):
+        assert withheld not in stored
+    report = result.files[0].report_markdown.read_text()
+    assert "'Focal point' (1 cell(s) look like a phone number or an e-mail address)" in report
+    assert "'Enumerator' (its name suggests personal data)" in report
+    assert f"'Details' (it holds text up to {len(long_text)} characters long)" in report
+    assert "'Record' (it holds 60 different values in 60 rows: identifiers or comments, not categories)" in report
+    assert "'Region'" in report and "'Region' (" not in report

@@ -116,6 +116,11 @@ def _notes(staged: StagedFile, evaluation: Evaluation | None) -> list[str]:
             notes.append("these columns are not in your data contract; we kept them as extra breakdowns of your figures "
                          "(tell us what they mean so we can use them): "
                          + ", ".join(f"'{name}'" for name, _ in layout.unmapped))
+        if layout.withheld:
+            notes.append("these columns are not in your data contract and look like personal data or free text, so "
+                         "they were not stored (add them to personal_data in your contract, or tell us if they are "
+                         "breakdowns of your figures): "
+                         + "; ".join(f"'{name}' ({why})" for name, _, why in layout.withheld))
         if layout.ignored_blank:
             notes.append("these columns are empty and were ignored: " + ", ".join(f"'{name}'" for name in layout.ignored_blank))
     return notes

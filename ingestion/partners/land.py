@@ -23,7 +23,7 @@ import pandas as pd
 from ingestion.partners.codes import DIMENSIONS, TOTAL, Problem
 from ingestion.partners.contract import Contract
 from ingestion.partners.read import CELLS, StagedFile
-from ingestion.partners.rules import EVAL, KEY, RAW_CELL_CHARS, Evaluation, lit, raw_values_json
+from ingestion.partners.rules import EVAL, KEY, RAW_CELL_CHARS, Evaluation, Layout, lit, raw_values_json
 from ingestion.warehouse import transaction
 
 _TOTALS = ",\n    ".join(f"coalesce(o.{dimension}, '{TOTAL}') as {dimension}" for dimension in DIMENSIONS)
@@ -240,7 +240,7 @@ def _timestamp(mtime: datetime | float | None) -> datetime | None:
 
 
 def _mark_duplicates(con: duckdb.DuckDBPyConnection, partner_id: str, source_file: str,
-                     staged: StagedFile, value_header: str | None) -> None:
+                     staged: StagedFile, value_header: str | None, layout: Layout) -> None:
     """Set aside accepted observations whose key repeats: all of them when their values differ
     (we cannot tell which is right), the later ones when they are exact repeats. Candidates are
     found by a hash of the key, then compared exactly."""
@@ -276,7 +276,7 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection, partner_id: str, source_fil
                left(r.value_raw, {RAW_CELL_CHARS}) as reason_value,
                'same breakdown in rows ' || array_to_string(list_sort(list_distinct(r.all_rows))[1:10], ', ')
                    || case when len(list_distinct(r.all_rows)) > 10 then ' and more' else '' end as reason_detail,
-               {raw_values_json(staged.headers, 'c')} as raw_values
+               {raw_values_json(staged.headers, 'c', layout)} as raw_values
         from ranked r join {CELLS} c on c.rowid = r.source_row - 1
         where r.n > 1 and (r.n_values > 1 or r.position > 1)
     """, params)
@@ -335,7 +335,7 @@ def land_file(
             insert into raw_partners.file_observations by name
             select ?::varchar as partner_id, ?::varchar as source_file, * from {EVAL}
         """, where).fetchone()[0]
-        _mark_duplicates(con, partner_id, source_file, staged, evaluation.value_header)
+        _mark_duplicates(con, partner_id, source_file, staged, evaluation.value_header, evaluation.layout)
         _insert_labels(con, version, evaluation, batch_id, ingested_at)
         landed, missing = con.execute(
             "select count(*) filter (where reason_code is null), count(*) filter (where reason_code is null and value_is_missing) "

@@ -12,6 +12,7 @@ as ``c<i>``, and headers and labels enter only as quoted literals (``lit``) or t
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 
 import duckdb
@@ -80,6 +81,7 @@ class Layout:
     sources: dict[str, Source] = field(default_factory=dict)  # field or dimension -> where it comes from
     custom_dimensions: list[tuple[str, Source]] = field(default_factory=list)  # the partner's own breakdowns
     unmapped: list[tuple[str, int]] = field(default_factory=list)  # columns not in the contract: kept as breakdowns
+    withheld: list[tuple[str, int, str]] = field(default_factory=list)  # (header, position, why): not stored
     attributes: list[tuple[str, int]] = field(default_factory=list)
     wide_columns: list[tuple[int, str]] = field(default_factory=list)
     ignored_blank: list[str] = field(default_factory=list)
@@ -185,15 +187,58 @@ def resolve_layout(con: duckdb.DuckDBPyConnection, spec: FileSpec, staged: Stage
 
     rest = [position for position in range(len(staged.headers)) if position not in used]
     if rest:
-        counts = con.execute(
-            "select " + ", ".join(f"count(*) filter (where {filled(f'c{p}')})" for p in rest)
+        measures = con.execute(
+            "select " + ", ".join(_column_profile(f"c{p}") for p in rest)
             + f" from {CELLS} where rowid >= {staged.header_row}").fetchone()
-        for position, count in zip(rest, counts):
-            if count:
-                layout.unmapped.append((staged.headers[position], position))
+        for index, position in enumerate(rest):
+            header = staged.headers[position]
+            count, distinct, longest, contacts = measures[4 * index:4 * index + 4]
+            if not count:
+                layout.ignored_blank.append(header)
+            elif (why := _not_a_breakdown(header, count, distinct, longest, contacts)) is not None:
+                layout.withheld.append((header, position, why))
             else:
-                layout.ignored_blank.append(staged.headers[position])
+                layout.unmapped.append((header, position))
     return layout
+
+
+# A column the contract does not name is kept as a breakdown of the figures, and breakdowns are
+# published. One that looks like personal data or free text is not stored at all: its header names
+# personal data, it holds phone numbers or e-mail addresses, long text, or a different value on
+# most rows (identifiers and comments, not categories).
+_PERSONAL_HEADER_WORDS = frozenset({
+    "name", "names", "nom", "nombre", "phone", "telephone", "tel", "mobile", "cell", "email", "mail", "contact",
+    "address", "adresse", "gps", "latitude", "longitude", "lat", "lon", "lng", "coordinates", "device", "deviceid",
+    "imei", "comment", "comments", "note", "notes", "remark", "remarks", "observation", "observations", "passport",
+    "birth", "dob", "signature", "respondent", "enumerator", "interviewer",
+})
+MAX_BREAKDOWN_CHARS = 80
+_EMAIL = r"[^\s@]+@[^\s@]+\.[A-Za-z]{2,}"
+# digits and phone punctuation only, written as a phone number is (a leading + or 0, or separators)
+_PHONE = r"^(\+|0|\(|[0-9]+[ ().-])[0-9 ().-]+$"
+
+
+def _column_profile(cell: str) -> str:
+    """SQL: filled cells, distinct values, longest value and cells that look like a phone or e-mail."""
+    value = strip(cell)
+    contact = (f"regexp_matches({cell}, {lit(_EMAIL)}) or (regexp_matches({value}, {lit(_PHONE)})"
+               f" and length(regexp_replace({cell}, '[^0-9]', '', 'g')) >= 9)")
+    return (f"count(*) filter (where {filled(cell)}), count(distinct {value}) filter (where {filled(cell)}), "
+            f"coalesce(max(length({value})), 0), count(*) filter (where {filled(cell)} and ({contact}))")
+
+
+def _not_a_breakdown(header: str, filled_cells: int, distinct: int, longest: int, contacts: int) -> str | None:
+    """Why an unnamed column is not kept as a breakdown, or None when it can be."""
+    words = set(re.findall(r"[a-z]+", label_key(header)))
+    if words & _PERSONAL_HEADER_WORDS:
+        return "its name suggests personal data"
+    if contacts:
+        return f"{contacts} cell(s) look like a phone number or an e-mail address"
+    if longest > MAX_BREAKDOWN_CHARS:
+        return f"it holds text up to {longest} characters long"
+    if distinct > 50 and distinct * 2 > filled_cells:
+        return f"it holds {distinct} different values in {filled_cells} rows: identifiers or comments, not categories"
+    return None
 
 
 # --- lookups: Python decides, once per distinct text ----------------------------------------------
@@ -534,7 +579,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, contract: Contract, spec: FileSpec,
         f"{first_failing('column')} as reason_column",
         f"left({first_failing('cell')}, {RAW_CELL_CHARS}) as reason_value",
         f"{first_failing('detail')} as reason_detail",
-        f"case when {rejected} then {raw_values_json(staged.headers)} end as raw_values",
+        f"case when {rejected} then {raw_values_json(staged.headers, withheld=layout)} end as raw_values",
         f"case when not ({rejected}) then hash({', '.join(KEY)}) end as observation_key",
         *fields,
         *[f"{expression or 'null::varchar'} as {name}" for name, expression in raw_columns.items()],
@@ -555,10 +600,13 @@ def evaluate(con: duckdb.DuckDBPyConnection, contract: Contract, spec: FileSpec,
     return Evaluation(layout, blank_rows, len(layout.wide_columns), value.header if value and not wide else None, labels)
 
 
-def raw_values_json(headers: list[str], table: str = "") -> str:
-    """SQL: a row's cells as a JSON object by header (cut at RAW_CELL_CHARS characters)."""
+def raw_values_json(headers: list[str], table: str = "", withheld: Layout | None = None) -> str:
+    """SQL: a row's cells as a JSON object by header (cut at RAW_CELL_CHARS characters), without the
+    columns the layout withheld (personal data or free text is not stored, not even for a set-aside row)."""
     prefix = f"{table}." if table else ""
-    pairs = [f"{lit(header)}, left({prefix}c{index}, {RAW_CELL_CHARS})" for index, header in enumerate(headers)]
+    skipped = {position for _, position, _ in withheld.withheld} if withheld else set()
+    pairs = [f"{lit(header)}, left({prefix}c{index}, {RAW_CELL_CHARS})" for index, header in enumerate(headers)
+             if index not in skipped]
     pairs.append(f"'(beyond the last column)', left({prefix}extra, {RAW_CELL_CHARS})")
     return f"json_object({', '.join(pairs)})"
 
