@@ -7,25 +7,13 @@
 -- breakdowns) so Dagster shows it as that asset's check.
 -- depends_on: {{ ref('stg_partners__observations') }}
 {{ config(meta={'dagster': {'ref': {'name': 'fct_indicator_observations'}}}) }}
-{% set canonical_dims = ['sex', 'age_group', 'disability_status', 'location', 'income_quantile', 'migratory_status', 'population_group'] %}
-{% set set_key = ['source_type', 'source_id', 'series_code', 'geo_area_m49', 'period_label', 'unit', 'reporting_type'] %}
-{% set breakdown_keys = [] %}
-{% if execute %}
-    {% set found = run_query(
-        "select distinct unnest(map_keys(extra_dimensions)) from " ~ ref('stg_partners__observations')
-        ~ " where source_type = 'citizen_generated' order by 1") %}
-    {% set breakdown_keys = found.columns[0].values() | list %}
-{% endif %}
-{% set breakdowns = [] %}
-{% for key in breakdown_keys %}{% do breakdowns.append('breakdown_' ~ loop.index) %}{% endfor %}
-{% set dims = canonical_dims + breakdowns %}
+{% set set_key = suppression_set_key() %}
+{% set breakdown_keys = partner_breakdown_keys(ref('stg_partners__observations'), 'extra_dimensions') %}
+{% set dims = canonical_dimensions() + partner_breakdown_names(breakdown_keys) %}
 
 with cells as (
     select
-        {% for key in breakdown_keys %}
-        {% set entry = "landed.other_dimensions['" ~ (key | replace("'", "''")) ~ "']" %}
-        case when coalesce({{ entry }}, '_T') = '_T' then '_T' else {{ entry }} end as {{ breakdowns[loop.index0] }},
-        {% endfor %}
+        {{ partner_breakdown_columns(breakdown_keys, 'landed.other_dimensions') }}
         published.*
     from {{ ref('fct_indicator_observations') }} as published
     left join {{ ref('int_observations_unioned') }} as landed using (observation_id)

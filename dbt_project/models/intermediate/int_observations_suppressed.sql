@@ -10,19 +10,10 @@
 -- cell without that breakdown (or with the value _T), so a household type cannot be recovered as
 -- the total minus the other types, whatever other breakdowns the cell also has.
 -- tests/assert_no_recoverable_suppressed_cell.sql proves the result.
-{% set canonical_dims = ['sex', 'age_group', 'disability_status', 'location', 'income_quantile', 'migratory_status', 'population_group'] %}
-{% set set_key = ['source_type', 'source_id', 'series_code', 'geo_area_m49', 'period_label', 'unit', 'reporting_type'] %}
+{% set set_key = suppression_set_key() %}
 {% set passes = 10 %}
-{% set breakdown_keys = [] %}
-{% if execute %}
-    {% set found = run_query(
-        "select distinct unnest(map_keys(other_dimensions)) as breakdown from " ~ ref('int_observations_unioned')
-        ~ " where source_type = 'citizen_generated' order by 1") %}
-    {% set breakdown_keys = found.columns[0].values() | list %}
-{% endif %}
-{% set breakdowns = [] %}
-{% for key in breakdown_keys %}{% do breakdowns.append('breakdown_' ~ loop.index) %}{% endfor %}
-{% set dims = canonical_dims + breakdowns %}
+{% set breakdown_keys = partner_breakdown_keys(ref('int_observations_unioned'), 'other_dimensions') %}
+{% set dims = canonical_dimensions() + partner_breakdown_names(breakdown_keys) %}
 
 with observations as (
     select * from {{ ref('int_observations_unioned') }}
@@ -39,10 +30,7 @@ families as (
 pass_0 as (
     select
         observations.*,
-        {% for key in breakdown_keys %}
-        {% set entry = "observations.other_dimensions['" ~ (key | replace("'", "''")) ~ "']" %}
-        case when coalesce({{ entry }}, '_T') = '_T' then '_T' else {{ entry }} end as {{ breakdowns[loop.index0] }},
-        {% endfor %}
+        {{ partner_breakdown_columns(breakdown_keys, 'observations.other_dimensions') }}
         observations.below_min_cell_size as is_suppressed
     from observations
     semi join families
