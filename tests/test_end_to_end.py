@@ -95,6 +95,11 @@ def test_sample_page_flows_to_the_published_file(pipeline_env):
             "select count(*) from marts.fct_indicator_observations where source_file is not null "
             "and data_source not like '%(fictional)%'").fetchone()[0]
         assert unlabelled == 0
+        # The KoBo survey's cells under MIN_CELL_SIZE (5) respondents are published without a value.
+        small, with_value, flagged = con.execute(
+            "select count(*), count(value), count(*) filter (where is_suppressed) from marts.fct_indicator_observations "
+            "where source_id = 'demo_wg_household_2025' and sample_size < 5").fetchone()
+        assert small > 0 and with_value == 0 and flagged == small
     evaluations = result.get_asset_check_evaluations()
     assert evaluations and all(e.passed for e in evaluations)
 
