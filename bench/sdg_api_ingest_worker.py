@@ -58,6 +58,39 @@ def reference(base_url: str, directory: Path, series: str) -> dict:
     return {"wall_s": end - start, "download_s": downloaded - start, "read_json_s": end - downloaded, "rows": rows}
 
 
+def landing_sql(base_url: str, directory: Path, series: str) -> dict:
+    """The lander's own DuckDB statements alone, over the same pages already on disk: no download, no
+    fetch process, DuckDB on every core. No lander that runs these statements can be faster than this,
+    so ``naive / landing_sql`` bounds the speed-up any such lander can reach on this machine."""
+    from datetime import datetime, timezone
+
+    from ingestion.sdg_api.land import _LINEAGE_DDL, DDL, _insert_lineage, _PageSpool, _SpooledPage
+    from ingestion.sdg_api.parse import MACROS_SQL, spooled_pages_sql
+
+    files = sorted(directory.glob("page_*.json"), key=lambda path: int(path.stem.split("_")[1]))
+    pages = [_SpooledPage(series_code=series, area_batch=None, page_number=number, total_elements=0, records=0,
+                          unknown_fields=frozenset(), dimension_names=frozenset(), url=f"{base_url}#{number}",
+                          sha256="-", fetched_at=datetime.now(timezone.utc), file=str(path),
+                          size=path.stat().st_size, ordinal=number, client_retries=0)
+             for number, path in enumerate(files, start=1)]
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        with duckdb.connect(str(Path(tmp) / "floor.duckdb")) as con:
+            con.execute(DDL)
+            con.execute(MACROS_SQL)
+            con.execute(_LINEAGE_DDL)
+            con.execute("begin")
+            for first in range(0, len(pages), _PageSpool.FLUSH_PAGES):
+                batch = pages[first:first + _PageSpool.FLUSH_PAGES]
+                con.execute("delete from sdg_page_lineage")
+                _insert_lineage(con, batch, "bench")
+                con.execute("insert into raw_sdg.series_observations by name "
+                            + spooled_pages_sql([p.file for p in batch], [], series, max(p.size for p in batch)))
+            con.execute("commit")
+            rows = con.execute("select count(*) from raw_sdg.series_observations").fetchone()[0]
+        return {"wall_s": time.perf_counter() - start, "rows": rows}
+
+
 def naive(base_url: str, directory: Path, series: str) -> dict:
     start = time.perf_counter()
     records = [record for body in _download(base_url, series) for record in json.loads(body)["data"]]
@@ -71,7 +104,7 @@ def naive(base_url: str, directory: Path, series: str) -> dict:
 
 if __name__ == "__main__":
     approach, base_url, directory, series = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4]
-    measured = {"pipeline": pipeline, "reference": reference, "naive": naive}[approach](base_url, directory, series)
+    measured = {"pipeline": pipeline, "reference": reference, "naive": naive, "landing_sql": landing_sql}[approach](base_url, directory, series)
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     # The pipeline fetches in a child process: its peak is added to ours (an upper bound, as the pages
     # they share after the fork count twice), and its CPU time too. The machine may be shared: CPU
