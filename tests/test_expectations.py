@@ -309,6 +309,14 @@ VIOLATIONS = [
      "source_request = null where observation_id = 'id1'", "expect_column_values_to_be_null(value) where", 1, [11.5]),
     ("cell-of-unknown-size-with-a-value", "update {t} set source_type = 'citizen_generated', sample_size = null, "
      "source_request = null where observation_id = 'id1'", "expect_column_values_to_be_null(value) where", 1, [11.5]),
+    ("small-civil-society-cell-with-a-value", "update {t} set source_type = 'civil_society', sample_size = 3, "
+     "source_request = null where observation_id = 'id1'", "expect_column_values_to_be_null(value) where", 1, [11.5]),
+    ("bounds-on-a-suppressed-cell", "update {t} set source_type = 'citizen_generated', sample_size = null, value = null, "
+     "is_suppressed = true, lower_bound = 7.5, source_request = null where observation_id = 'id1'",
+     "expect_column_values_to_be_null(lower_bound) where is_suppressed == True", 1, [7.5]),
+    ("respondent-count-of-a-suppressed-cell", "update {t} set source_type = 'citizen_generated', sample_size = 3, "
+     "value = null, is_suppressed = true, source_request = null where observation_id = 'id1'",
+     "expect_column_values_to_be_null(sample_size) where is_suppressed == True", 1, [3]),
     ("null-lineage", "update {t} set batch_id = null where observation_id = 'id2'",
      "expect_column_values_to_not_be_null(batch_id)", 1, None),
     ("official-row-without-its-request", "update {t} set source_request = null",
@@ -346,7 +354,7 @@ def test_violations_block(validator, sql, expectation, count, sample):
 def test_a_suppressed_small_cell_passes(validator):
     with duckdb.connect() as con:
         fct_table(con)
-        con.execute(f"update {fct.TABLE} set source_type = 'citizen_generated', sample_size = 3, value = null, "
+        con.execute(f"update {fct.TABLE} set source_type = 'citizen_generated', sample_size = null, value = null, "
                     "is_suppressed = true, source_request = null where observation_id = 'id1'")
         result = validate_fct(validator, con)
     assert result.passed and not result.warnings, result.summary_lines()

@@ -52,6 +52,14 @@ HOUSEHOLDS = [({"household_type": "_T"}, 30.0, 100), ({"household_type": "single
               ({"household_type": "couple"}, 28.3, 97),  # 100 = 3 + 97
               ({"province": "A"}, 20.0, 40), ({"province": "B"}, 35.0, 60)]
 
+# Small cells that carry more than a value, 2023: (partner, type, sex, value, sample_size, lower, upper, qualifier).
+DETAILED = [
+    ("youth_net", "civil_society", "_T", 20.0, 50, 15.0, 25.0, None),
+    ("youth_net", "civil_society", "F", 10.0, 2, 5.0, 15.0, "<"),  # a civil-society count under MIN_CELL_SIZE
+    ("youth_net", "civil_society", "M", 20.4, 48, 16.0, 24.8, None),  # 50 = 2 + 48
+    ("survey_net", "citizen_generated", "_T", 12.0, None, None, None, None),  # a survey cell of unknown size
+]
+
 
 def _load_fixture(con: duckdb.DuckDBPyConnection) -> None:
     ensure_landing_tables(con)
@@ -104,6 +112,17 @@ def _load_fixture(con: duckdb.DuckDBPyConnection) -> None:
                  map(?::varchar[], ?::varchar[]) as extra_dimensions, ? as value, false as value_is_missing,
                  'PT' as unit, ? as sample_size, map() as attributes, ?::varchar as value_raw""",
             [row, SERIES, list(breakdowns), list(breakdowns.values()), value, size, value],
+        )
+
+    for row, (partner, _, sex, value, size, lower, upper, qualifier) in enumerate(DETAILED, start=100):
+        con.execute(
+            """insert into raw_partners.file_observations by name select ? as partner_id, 'data.csv' as source_file,
+                 ? as source_row, '8.5.2' as indicator_code, ? as series_code, 4 as geo_area_m49,
+                 '2023' as period_label, make_date(2023, 1, 1) as period_start, ? as sex, '_T' as age_group,
+                 '_T' as disability_status, '_T' as migratory_status, map() as extra_dimensions, ? as value,
+                 false as value_is_missing, 'PT' as unit, ? as sample_size, ? as lower_bound, ? as upper_bound,
+                 ? as value_qualifier, map() as attributes, ?::varchar as value_raw""",
+            [partner, row, SERIES, sex, value, size, lower, upper, qualifier, value],
         )
 
 
@@ -159,26 +178,45 @@ def test_age_range_matches_across_vocabularies(marts):
     assert rows == [(30.0, 36.0, "2020", "2021", 1, 6.0, True)]  # 6 points > the 5-point PT threshold
 
 
-def test_small_cell_and_its_secondary_suppression(marts):
-    cells = {r[0]: r[1:] for r in marts.execute(
-        "select disability_status, value, sample_size, is_suppressed from marts.fct_indicator_observations "
-        "where source_id = 'survey_net' and period_label = '2020'"
+def _cells(marts, key: str, source_id: str, period: str) -> dict:
+    """Published cells by ``key``: (value, sample_size, is_suppressed, is_secondary_suppression)."""
+    return {r[0]: r[1:] for r in marts.execute(
+        f"select {key}, published.value, published.sample_size, published.is_suppressed, "
+        "suppressed.is_secondary_suppression from marts.fct_indicator_observations as published "
+        "join intermediate.int_observations_suppressed as suppressed using (observation_id) "
+        "where published.source_id = ? and published.period_label = ?", [source_id, period]
     ).fetchall()}
-    assert cells["PD"] == (None, 3, True)  # primary: 3 respondents < 5
-    assert cells["PWD"] == (None, 37, True)  # secondary: else PD = total - PWD
-    assert cells["_T"] == (25.0, 40, False)
+
+
+def test_small_cell_and_its_secondary_suppression(marts):
+    cells = _cells(marts, "published.disability_status", "survey_net", "2020")
+    assert cells["PD"] == (None, None, True, False)  # primary: 3 respondents < 5; the count is not published
+    assert cells["PWD"] == (None, None, True, True)  # secondary: else PD = total - PWD
+    assert cells["_T"] == (25.0, 40, False, False)
 
 
 def test_a_breakdown_without_a_canonical_column_is_protected_too(marts):
-    cells = dict((r[0], r[1:]) for r in marts.execute(
-        "select other_disaggregation, value, sample_size, is_suppressed "
-        "from marts.fct_indicator_observations where source_id = 'survey_net' and period_label = '2022'"
-    ).fetchall())
-    assert cells["household_type=single"] == (None, 3, True)  # primary: 3 respondents < 5
+    cells = _cells(marts, "published.other_disaggregation", "survey_net", "2022")
+    assert cells["household_type=single"] == (None, None, True, False)  # primary: 3 respondents < 5
     # secondary, along the household type (its total is the cell marked _T), not the smaller province cell
-    assert cells["household_type=couple"] == (None, 97, True)
-    assert cells["household_type=_T"] == (30.0, 100, False)
-    assert cells["province=A"] == (20.0, 40, False) and cells["province=B"] == (35.0, 60, False)
+    assert cells["household_type=couple"] == (None, None, True, True)
+    assert cells["household_type=_T"] == (30.0, 100, False, False)
+    assert cells["province=A"] == (20.0, 40, False, False) and cells["province=B"] == (35.0, 60, False, False)
+
+
+def test_a_suppressed_cell_gives_nothing_away(marts):
+    """Bounds and a qualifier would bracket the hidden value; the respondent count would show how small."""
+    rows = {r[0]: r[1:] for r in marts.execute(
+        "select sex, value, sample_size, lower_bound, upper_bound, value_qualifier, is_suppressed "
+        "from marts.fct_indicator_observations where source_id = 'youth_net' and period_label = '2023'"
+    ).fetchall()}
+    assert rows["F"] == (None, None, None, None, None, True)  # primary: a civil-society count of 2
+    assert rows["M"] == (None, None, None, None, None, True)  # secondary: else F = 50 - 48, bounds included
+    assert rows["_T"] == (20.0, 50, 15.0, 25.0, None, False)
+
+
+def test_a_survey_cell_of_unknown_size_is_suppressed(marts):
+    assert _cells(marts, "published.sex", "survey_net", "2023") == {"_T": (None, None, True, False)}
 
 
 def test_unknown_code_flows_through_as_unmapped(marts):

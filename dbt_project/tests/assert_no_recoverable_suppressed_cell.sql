@@ -1,4 +1,4 @@
--- No suppressed citizen-generated cell can be recovered by subtraction along any one dimension:
+-- No suppressed cell (civil-society or citizen-generated) can be recovered by subtraction along any one dimension:
 -- every set {total, children} along a dimension that holds a suppressed cell, a total and a
 -- published child holds at least two suppressed cells. One row per offending set ('*' marks the
 -- dimension the set runs along). A partner's own breakdowns count as dimensions, one per name
@@ -17,7 +17,7 @@ with cells as (
         published.*
     from {{ ref('fct_indicator_observations') }} as published
     left join {{ ref('int_observations_unioned') }} as landed using (observation_id)
-    where published.source_type = 'citizen_generated'
+    where published.source_type <> 'official'
 )
 
 {% for dim in dims %}

@@ -1,6 +1,13 @@
--- No citizen-generated cell with fewer than MIN_CELL_SIZE respondents carries a value.
-select observation_id, source_id, series_code, sample_size, value
+-- No cell with too few respondents publishes anything that gives its value away, and none escapes
+-- suppression: a suppressed cell has no value, sample size, bounds or qualifier; a published
+-- civil-society or citizen-generated cell has at least MIN_CELL_SIZE respondents (a citizen-generated
+-- one must say how many).
+select observation_id, source_id, series_code, sample_size, value, is_suppressed
 from {{ ref('fct_indicator_observations') }}
-where source_type = 'citizen_generated'
-    and sample_size < {{ env_var('MIN_CELL_SIZE', '5') }}::integer
-    and (value is not null or not is_suppressed)
+where source_type <> 'official'
+    and (
+        (is_suppressed and (value is not null or sample_size is not null or lower_bound is not null
+                            or upper_bound is not null or value_qualifier is not null))
+        or (not is_suppressed and sample_size < {{ env_var('MIN_CELL_SIZE', '5') }}::integer)
+        or (not is_suppressed and source_type = 'citizen_generated' and sample_size is null)
+    )

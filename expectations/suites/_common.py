@@ -46,6 +46,10 @@ def not_null(columns: Iterable[str], severity: str = CRITICAL, where: str | None
     return [gxe.ExpectColumnValuesToNotBeNull(column=c, severity=severity, **_condition(where)) for c in columns]
 
 
+def null(columns: Iterable[str], severity: str = CRITICAL, where: str | None = None) -> list[gxe.Expectation]:
+    return [gxe.ExpectColumnValuesToBeNull(column=c, severity=severity, **_condition(where)) for c in columns]
+
+
 def unique(columns: Sequence[str], severity: str = CRITICAL) -> gxe.Expectation:
     if len(columns) == 1:
         return gxe.ExpectColumnValuesToBeUnique(column=columns[0], severity=severity)
@@ -101,13 +105,14 @@ def value_ranges(value: str = "value", unit: str = "unit", severity: str = CRITI
 
 def small_cells(min_cell_size: int, value: str = "value", sample_size: str = "sample_size",
                 source_type: str = "source_type") -> gxe.Expectation:
-    """Blocking: no citizen-generated cell with fewer than ``min_cell_size`` respondents carries a
-    value. A cell whose respondent count is unknown cannot be shown to be large enough: it counts
-    as small."""
+    """Blocking: no civil-society or citizen-generated cell with fewer than ``min_cell_size``
+    respondents carries a value. A citizen-generated cell whose respondent count is unknown cannot be
+    shown to be large enough: it counts as small."""
     return gxe.ExpectColumnValuesToBeNull(
         column=value, severity=CRITICAL, condition_parser="pandas",
-        row_condition=(f'{source_type} == "citizen_generated" and '
-                       f"({sample_size} < {int(min_cell_size)} or {sample_size}.isna())"),
+        row_condition=(f'({source_type} == "citizen_generated" and '
+                       f"({sample_size} < {int(min_cell_size)} or {sample_size}.isna())) or "
+                       f'({source_type} == "civil_society" and {sample_size} < {int(min_cell_size)})'),
     )
 
 

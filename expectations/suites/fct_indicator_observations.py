@@ -68,6 +68,8 @@ def expectations(settings: Settings | None = None) -> list[gxe.Expectation]:
         c.in_set("value_qualifier", ["<", ">"]),
         *c.non_negative(["sample_size"]),
         c.small_cells(settings.min_cell_size),
+        # a suppressed cell gives nothing away: no value, respondent count, bounds or qualifier
+        *c.null(["value", "sample_size", "lower_bound", "upper_bound", "value_qualifier"], where="is_suppressed == True"),
         # lineage
         *c.not_null(LINEAGE),
         *c.not_null(["source_request"], where='source_type == "official"'),

@@ -1,5 +1,7 @@
--- Small-cell suppression of citizen-generated data.
--- Primary: a cell with fewer than MIN_CELL_SIZE respondents is suppressed.
+-- Small-cell suppression of civil-society and citizen-generated data.
+-- Primary: a cell with fewer than MIN_CELL_SIZE respondents is suppressed (see below_min_cell_size
+-- in int_observations_unioned). A suppressed cell publishes nothing that would give its value away:
+-- no value, sample size, confidence bounds or </> qualifier.
 -- Secondary: along any one dimension, a suppressed cell could be recovered by subtraction from
 -- its total and its published siblings (sample sizes are published, so percentages too). Where a
 -- set {total, children} holds exactly one suppressed cell, the smallest published child is
@@ -54,7 +56,7 @@ exposed_{{ n }}_{{ dim }} as (
                 order by (is_suppressed or {{ dim }} = '_T'), sample_size, {{ dim }}
             ) as pick
         from pass_{{ n - 1 }}
-        where source_type = 'citizen_generated'
+        where source_type <> 'official'
         window sibling_set as (partition by {% for c in others %}{{ c }}{{ ', ' if not loop.last }}{% endfor %})
     )
     where suppressed_in_set = 1 and totals_in_set >= 1 and pick = 1 and not is_suppressed and not is_total
@@ -77,8 +79,10 @@ suppressed as (
 )
 
 select
-    observations.* exclude (value, other_dimensions),
-    case when coalesce(suppressed.is_suppressed, false) then null else observations.value end as value,
+    observations.* exclude (value, sample_size, lower_bound, upper_bound, value_qualifier, other_dimensions),
+    {% for column in ['value', 'sample_size', 'lower_bound', 'upper_bound', 'value_qualifier'] %}
+    case when not coalesce(suppressed.is_suppressed, false) then observations.{{ column }} end as {{ column }},
+    {% endfor %}
     coalesce(suppressed.is_suppressed, false) as is_suppressed,
     coalesce(suppressed.is_suppressed, false) and not observations.below_min_cell_size as is_secondary_suppression
 from observations

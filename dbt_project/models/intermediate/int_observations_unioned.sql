@@ -98,7 +98,13 @@ unioned as (
 select
     md5(concat_ws('|', {% for column in grain %}coalesce({{ column }}::varchar, ''){{ ', ' if not loop.last }}{% endfor %})) as observation_id,
     *,
-    -- Too few respondents to publish safely (re-identification) or reliably.
-    coalesce(source_type = 'citizen_generated' and sample_size < {{ env_var('MIN_CELL_SIZE', '5') }}::integer, false)
-        as below_min_cell_size
+    -- Too few respondents to publish safely (re-identification) or reliably. A survey cell whose
+    -- respondent count is unknown cannot be shown to be large enough: it counts as small. A
+    -- civil-society figure often has no respondent count (a service's caseload, an administrative
+    -- total); when it does, the same threshold applies.
+    case source_type
+        when 'citizen_generated' then coalesce(sample_size < {{ env_var('MIN_CELL_SIZE', '5') }}::integer, true)
+        when 'civil_society' then coalesce(sample_size < {{ env_var('MIN_CELL_SIZE', '5') }}::integer, false)
+        else false
+    end as below_min_cell_size
 from unioned
