@@ -510,3 +510,30 @@ files:
     assert f"'Details' (it holds text up to {len(long_text)} characters long)" in report
     assert "'Record' (it holds 60 different values in 60 rows: identifiers or comments, not categories)" in report
     assert "'Region'" in report and "'Region' (" not in report
+
+
+def test_identifiers_and_exact_ages_are_not_stored_from_a_small_file_either(ws):
+    ws.contract("small", """\
+contract_version: 1
+partner: {id: small, name: Small file, type: citizen_generated}
+licence: CC-BY-4.0
+attribution: S
+files:
+  - pattern: "*.csv"
+    format: open_sdg
+    constants: {geo_area_m49: 4, unit: PT, series_code: SL_TLF_UEM}
+    columns: {period: Year, value: Value, sample_size: N}
+""")
+    rows = ["Year,Value,N,Household ID,Age,Code,District"]
+    for number in range(12):
+        rows.append(f"{2000 + number},{number}.5,40,HH-{1000 + number},{30 + number % 7},C{number},D{number % 2}")
+    ws.write("small", "figures.csv", "\n".join(rows) + "\n")
+    result = ws.run("small")
+    assert result.observations_landed == 12
+    assert ws.rows("select distinct map_keys(extra_dimensions) from raw_partners.observations") == [(["District"],)]
+    stored = json.dumps(ws.rows("select * from raw_partners.observations"), default=str)
+    assert "HH-1000" not in stored and "C11" not in stored
+    report = result.files[0].report_markdown.read_text()
+    assert "'Household ID' (its name suggests personal data)" in report
+    assert "'Age' (its name suggests personal data)" in report
+    assert "'Code' (it holds 12 different values in 12 rows: identifiers or comments, not categories)" in report

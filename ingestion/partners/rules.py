@@ -204,14 +204,18 @@ def resolve_layout(con: duckdb.DuckDBPyConnection, spec: FileSpec, staged: Stage
 
 # A column the contract does not name is kept as a breakdown of the figures, and breakdowns are
 # published. One that looks like personal data or free text is not stored at all: its header names
-# personal data, it holds phone numbers or e-mail addresses, long text, or a different value on
-# most rows (identifiers and comments, not categories).
+# personal data (or an identifier, or an age: exact ages single people out; age groups belong in the
+# contract's age column), it holds phone numbers or e-mail addresses, long text, or a different value
+# on most rows (identifiers and comments, not categories).
 _PERSONAL_HEADER_WORDS = frozenset({
     "name", "names", "nom", "nombre", "phone", "telephone", "tel", "mobile", "cell", "email", "mail", "contact",
     "address", "adresse", "gps", "latitude", "longitude", "lat", "lon", "lng", "coordinates", "device", "deviceid",
     "imei", "comment", "comments", "note", "notes", "remark", "remarks", "observation", "observations", "passport",
-    "birth", "dob", "signature", "respondent", "enumerator", "interviewer",
+    "birth", "dob", "signature", "respondent", "enumerator", "interviewer", "collector", "surveyor", "username",
+    "id", "ids", "identifier", "uuid", "age", "ages", "edad",
 })
+# Every row different, on at least this many rows: an identifier, however small the file.
+MIN_ROWS_ALL_DISTINCT = 10
 MAX_BREAKDOWN_CHARS = 80
 _EMAIL = r"[^\s@]+@[^\s@]+\.[A-Za-z]{2,}"
 # digits and phone punctuation only, written as a phone number is (a leading + or 0, or separators)
@@ -236,7 +240,7 @@ def _not_a_breakdown(header: str, filled_cells: int, distinct: int, longest: int
         return f"{contacts} cell(s) look like a phone number or an e-mail address"
     if longest > MAX_BREAKDOWN_CHARS:
         return f"it holds text up to {longest} characters long"
-    if distinct > 50 and distinct * 2 > filled_cells:
+    if (distinct > 50 and distinct * 2 > filled_cells) or (distinct == filled_cells >= MIN_ROWS_ALL_DISTINCT):
         return f"it holds {distinct} different values in {filled_cells} rows: identifiers or comments, not categories"
     return None
 
