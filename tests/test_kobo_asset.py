@@ -1,5 +1,7 @@
 """The KoBo API asset in Dagster, against a local server speaking the KoBo API v2."""
 
+import shutil
+
 import dagster as dg
 import duckdb
 import pytest
@@ -64,3 +66,30 @@ def test_nothing_configured_is_a_no_op(kobo_env, tmp_path, monkeypatch):
     assert result.success
     metadata = result.asset_materializations_for_node("raw_kobo_api")[0].metadata
     assert metadata["configured_assets"].value == 0 and kobo_env.requests == []
+
+
+def test_missing_settings_fail_each_survey_not_the_run(kobo_env, tmp_path, monkeypatch):
+    monkeypatch.delenv("KOBO_TOKEN", raising=False)
+    monkeypatch.setenv("KOBO_ASSET_UIDS", ROBOTOOLBOX_UID)
+    result = materialize_kobo(tmp_path)
+    assert result.success  # the other sources still build and publish
+    failures = result.asset_materializations_for_node("raw_kobo_api")[0].metadata["failed_assets"].value
+    assert set(failures) == {ROBOTOOLBOX_UID} and "KOBO_TOKEN" in failures[ROBOTOOLBOX_UID]
+    assert kobo_env.requests == []
+
+
+def test_a_broken_contract_fails_only_the_survey_it_might_declare(kobo_env, tmp_path, monkeypatch):
+    contracts = tmp_path / "contracts"
+    shutil.copytree(REPO / "tests" / "data" / "kobo" / "contracts", contracts)
+    broken = sorted(path for path in contracts.glob("*.yml")
+                    if f"asset_uid: {FORMPACK_UID}" in path.read_text())[0]
+    broken.write_text("survey_id: [not, a, contract\n")
+    monkeypatch.setenv("KOBO_CONTRACTS", str(contracts))
+    monkeypatch.setenv("KOBO_TOKEN", TOKEN)
+    monkeypatch.setenv("KOBO_ASSET_UIDS", f"{ROBOTOOLBOX_UID},{FORMPACK_UID}")
+    result = materialize_kobo(tmp_path)
+    assert result.success
+    metadata = result.asset_materializations_for_node("raw_kobo_api")[0].metadata
+    assert metadata["surveys"].value[ROBOTOOLBOX_UID]["submissions_landed"] == 6
+    failure = metadata["failed_assets"].value[FORMPACK_UID]
+    assert "could not be read" in failure and broken.name in failure

@@ -2,14 +2,22 @@
 
 Public API (plain Python; Dagster assets call these):
 
-- :func:`load_contract` / :func:`load_contracts` / :func:`parse_contract`: the survey contracts.
+- :func:`load_contract` / :func:`load_contracts` (:func:`load_contracts_reporting` to go on past a broken
+  one) / :func:`parse_contract`: the survey contracts.
 - :func:`ingest_kobo_export`: one export file (CSV or XLSX) from the partner inbox.
 - :func:`ingest_kobo_api` with a :class:`KoboClient`: one asset pulled from the API v2.
 - :func:`land_contract`: the contract's survey, field and indicator tables alone.
 """
 
 from ingestion.kobo.client import KoboClient, kobo_client_from_settings
-from ingestion.kobo.contract import KoboContract, contract_for_asset, load_contract, load_contracts, parse_contract
+from ingestion.kobo.contract import (
+    KoboContract,
+    contract_for_asset,
+    load_contract,
+    load_contracts,
+    load_contracts_reporting,
+    parse_contract,
+)
 from ingestion.kobo.errors import (
     KoboApiError,
     KoboAssetChangedError,
@@ -45,5 +53,6 @@ __all__ = [
     "land_contract",
     "load_contract",
     "load_contracts",
+    "load_contracts_reporting",
     "parse_contract",
 ]

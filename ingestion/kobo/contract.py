@@ -197,22 +197,40 @@ def load_contract(path: Path, *, base_dir: Path = PROJECT_ROOT) -> KoboContract:
 
 
 def load_contracts(directory: Path, *, base_dir: Path = PROJECT_ROOT) -> dict[str, KoboContract]:
-    """Every ``*.yml`` contract in ``directory``, by survey id."""
-    contracts: dict[str, KoboContract] = {}
-    for path in sorted(Path(directory).glob("*.yml")):
-        contract = load_contract(path, base_dir=base_dir)
-        contracts[contract.survey_id] = contract
+    """Every ``*.yml`` contract in ``directory``, by survey id; a contract that cannot be used is an error."""
+    contracts, broken = load_contracts_reporting(directory, base_dir=base_dir)
+    if broken:
+        raise KoboContractError("; ".join(broken))
     return contracts
 
 
-def contract_for_asset(contracts: Iterable[KoboContract], asset_uid: str) -> KoboContract:
-    """The one contract that declares ``asset_uid``; an asset without a contract never lands."""
+def load_contracts_reporting(directory: Path, *, base_dir: Path = PROJECT_ROOT) -> tuple[dict[str, KoboContract], list[str]]:
+    """Like :func:`load_contracts`, but a contract that cannot be used is reported (the second item, one
+    message each) instead of failing the others."""
+    contracts: dict[str, KoboContract] = {}
+    broken: list[str] = []
+    for path in sorted(Path(directory).glob("*.yml")):
+        try:
+            contract = load_contract(path, base_dir=base_dir)
+        except KoboContractError as exc:
+            broken.append(str(exc))
+            continue
+        contracts[contract.survey_id] = contract
+    return contracts, broken
+
+
+def contract_for_asset(contracts: Iterable[KoboContract], asset_uid: str, broken: Iterable[str] = ()) -> KoboContract:
+    """The one contract that declares ``asset_uid``; an asset without a contract never lands. ``broken``:
+    the contracts that could not be read (one may be this asset's), named in the error."""
     matches = [contract for contract in contracts if contract.asset_uid == asset_uid]
     if len(matches) != 1:
         found = "no contract declares" if not matches else f"{len(matches)} contracts declare"
+        unreadable = list(broken)
+        also = (f" {len(unreadable)} contract(s) could not be read, perhaps this asset's: {'; '.join(unreadable)}."
+                if unreadable and not matches else "")
         raise KoboContractError(
-            f"KoBo asset {asset_uid}: {found} it (asset_uid). Fix: add asset_uid: {asset_uid} to exactly "
-            "one contract in contracts/kobo/; without one the pipeline does not know what is personal"
+            f"KoBo asset {asset_uid}: {found} it (asset_uid).{also} Fix: add asset_uid: {asset_uid} to exactly "
+            "one valid contract in contracts/kobo/; without one the pipeline does not know what is personal"
         )
     return matches[0]
 

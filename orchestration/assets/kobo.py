@@ -6,12 +6,14 @@ time, never passed through Dagster config, so they appear in no UI, log or metad
 """
 
 import datetime as dt
+import traceback
 from pathlib import Path
 
 import dagster as dg
 
 from ingestion.config import load_settings
-from ingestion.kobo import KoboError, contract_for_asset, ingest_kobo_api, kobo_client_from_settings, load_contracts
+from ingestion.kobo import (KoboError, contract_for_asset, ingest_kobo_api, kobo_client_from_settings,
+                            load_contracts_reporting)
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 GROUP = "citizen_generated_data"
@@ -36,26 +38,38 @@ def raw_kobo_api(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     settings = load_settings()
     results: dict[str, dict] = {}
     failures: dict[str, str] = {}
-    if settings.kobo_asset_uids:
-        if not settings.kobo_server_url or not settings.kobo_token:
-            raise dg.Failure("KOBO_ASSET_UIDS is set but KOBO_SERVER_URL or KOBO_TOKEN is not: set both in the environment.")
-        contracts = list(load_contracts(Path(settings.kobo_contracts)).values())
+    # Every problem is one survey's (or, for the settings, each configured survey's): it is named in
+    # failed_assets, that survey's previous pull is kept, and the other sources still build and publish.
+    if not settings.kobo_asset_uids:
+        context.log.info("KOBO_ASSET_UIDS is not set: no KoBo survey is pulled from the API")
+    elif not settings.kobo_server_url or not settings.kobo_token:
+        message = "KOBO_ASSET_UIDS is set but KOBO_SERVER_URL or KOBO_TOKEN is not: set both in the environment"
+        failures = dict.fromkeys(settings.kobo_asset_uids, message)
+        context.log.error(f"{message}; no KoBo survey pulled, previous pulls kept")
+    else:
+        contracts, broken = load_contracts_reporting(Path(settings.kobo_contracts))
+        for problem in broken:
+            context.log.error(f"KoBo contract not usable: {problem}")
         client = kobo_client_from_settings(settings.kobo_server_url, settings.kobo_token)
         with warehouse.connection() as con:
             for uid in settings.kobo_asset_uids:
                 try:
-                    result = ingest_kobo_api(con, client, uid, contract_for_asset(contracts, uid),
+                    result = ingest_kobo_api(con, client, uid, contract_for_asset(contracts.values(), uid, broken),
                                              pii_salt=settings.pii_salt, run_id=context.run_id,
                                              now=dt.datetime.now(dt.timezone.utc))
                 except KoboError as exc:  # messages never carry the token, the salt or any answer
                     failures[uid] = str(exc)
                     context.log.error(f"KoBo asset {uid}: {exc}; its previous pull is kept")
                     continue
+                except Exception as exc:  # noqa: BLE001 -- one survey's bug must not stop the others
+                    # The type and where it happened, not the text: an unexpected error's text may quote an answer.
+                    failures[uid] = f"an unexpected {type(exc).__name__} stopped this survey's pull"
+                    context.log.error(f"KoBo asset {uid}: unexpected {type(exc).__name__}; its previous pull is kept\n"
+                                      + "".join(traceback.format_tb(exc.__traceback__)))
+                    continue
                 results[uid] = result.metadata()
                 context.log.info(f"KoBo asset {uid}: {result.submissions_landed} submissions landed, "
                                  f"{result.submissions_excluded} excluded {dict(result.exclusions)}")
-    else:
-        context.log.info("KOBO_ASSET_UIDS is not set: no KoBo survey is pulled from the API")
     yield dg.MaterializeResult(
         asset_key=RAW_KOBO_KEYS[0],
         metadata={
