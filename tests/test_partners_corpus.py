@@ -120,7 +120,7 @@ CASES = [
     Case("too_many_columns.csv", error="too_large", says="604 columns"),
     Case("mixed_delimiters.csv", rejected={3: "wrong_delimiter", 5: "wrong_delimiter"}, landed=2),
     Case("extra_cells.csv", rejected={2: "extra_cells"}, landed=1),
-    Case("unterminated_quote.csv", rejected={3: "unparseable_value"}, landed=1),
+    Case("unterminated_quote.csv", error="unreadable", says="data row 2: the cell under 'Value' runs on over the next lines"),
     Case("title_rows_bom_crlf_blank_lines.csv", rejected={7: "unknown_code"}, landed=1, says="rows 1 to 3 above the column names"),
     Case("huge_line.csv", rejected={3: "unparseable_value"}, landed=2),
     # cells

@@ -351,25 +351,28 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, spec: FileSpec, sniff
 def _check_no_runaway_quote(con: duckdb.DuckDBPyConnection, staged: StagedFile, spec: FileSpec) -> None:
     """A stray quote (``"12``) opens a quoted cell that runs on over the next lines until another quote:
     those lines would be read as part of one cell, and the rows on them would vanish from every count.
-    A line break is legitimate in a text cell, never in a column the contract maps (a period, a value,
-    a code): there it means a runaway quote, and the file is refused with the row to fix."""
+    A line break is legitimate in a quoted cell; lines that go on with the delimiter, in a column the
+    contract maps (a period, a value, a code), are rows swallowed by a runaway quote: the file is
+    refused with the row to fix."""
     mapped = {label_key(header) for ref in [*spec.columns.values(), *spec.dimensions.values()] for header in ref.headers}
     columns = [(f"c{index}", name) for index, name in enumerate(staged.headers) if label_key(name) in mapped]
-    if not columns:
+    if not columns or not staged.delimiter:
         return
-    spans = ", ".join(f"length({column}) - length(regexp_replace({column}, '\n', '', 'g'))" for column, _ in columns)
+    swallowed = ", ".join(f"coalesce(contains(substr({column}, strpos({column}, chr(10))), $delimiter) "
+                          f"and strpos({column}, chr(10)) > 0, false)" for column, _ in columns)
     found = con.execute(
-        f"select rowid, list_position([{spans}], list_max([{spans}])) from {CELLS} "
-        f"where rowid >= {staged.header_row} and list_max([{spans}]) > 0 order by rowid limit 1"
+        f"select rowid, list_position([{swallowed}], true) from {CELLS} "
+        f"where rowid >= {staged.header_row} and list_bool_or([{swallowed}]) order by rowid limit 1",
+        {"delimiter": staged.delimiter},
     ).fetchone()
     if found is None:
         return
     rowid, position = found
     raise FileRejected([Problem(
         "unreadable",
-        f"data row {rowid - staged.header_row + 1}: the cell under '{columns[position - 1][1]}' runs over several "
-        "lines, so a quote (\") opened in it is not closed where the cell ends; the lines after it would be read "
-        "as part of that one cell",
+        f"data row {rowid - staged.header_row + 1}: the cell under '{columns[position - 1][1]}' runs on over the "
+        "next lines, so a quote (\") opened in it is not closed where the cell ends; the rows on those lines "
+        "would be read as part of that one cell",
         "Remove the stray quote in that row (or close it), save the file again and resend it.")])
 
 
