@@ -4,6 +4,8 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from tests.conftest import DBT, REPO
 
 
@@ -24,3 +26,18 @@ def test_profile_resolves_warehouse_path_like_the_config_module(tmp_path):
     assert completed.returncode == 0, completed.stdout
     assert str(target) in completed.stdout
     assert target.exists()
+
+
+@pytest.mark.parametrize("raw, expected", [("", "< 5"), ("12", "< 12"), ("0", None), ("five", None)])
+def test_min_cell_size_is_read_like_the_config_module(tmp_path, raw, expected):
+    """Empty means the default; a value the pipeline would refuse stops dbt too, never weakening suppression."""
+    env = {**os.environ, "WAREHOUSE_PATH": str(tmp_path / "w.duckdb"), "MIN_CELL_SIZE": raw,
+           "DBT_PROJECT_DIR": str(REPO / "dbt_project"), "DBT_PROFILES_DIR": str(REPO / "dbt_project")}
+    completed = subprocess.run(
+        [str(DBT), "compile", "--select", "int_kobo_indicator_cells_aggregated", "--target-path", str(tmp_path / "t")],
+        cwd=REPO / "dbt_project", env=env, capture_output=True, text=True)
+    if expected is None:
+        assert completed.returncode != 0 and "MIN_CELL_SIZE must be a whole number of at least 1" in completed.stdout
+    else:
+        assert completed.returncode == 0, completed.stdout[-3000:]
+        assert f"sample_size {expected} as below_min_cell_size" in completed.stdout

@@ -33,3 +33,14 @@
     case when coalesce({{ entry }}, '_T') = '_T' then '_T' else {{ entry }} end as breakdown_{{ loop.index }},
     {%- endfor %}
 {% endmacro %}
+
+{#- MIN_CELL_SIZE read as ingestion/config.py reads it: unset or empty means 5; anything but a whole
+    number of at least 1 stops the build (a bad value must never weaken suppression silently). -#}
+{% macro min_cell_size() %}
+    {% set raw = env_var('MIN_CELL_SIZE', '') | trim %}
+    {% if raw == '' %}{{ return(5) }}{% endif %}
+    {% if not raw.isdigit() or raw | int < 1 %}
+        {{ exceptions.raise_compiler_error("MIN_CELL_SIZE must be a whole number of at least 1; got '" ~ raw ~ "'") }}
+    {% endif %}
+    {{ return(raw | int) }}
+{% endmacro %}

@@ -8,6 +8,6 @@ where source_type <> 'official'
     and (
         (is_suppressed and (value is not null or sample_size is not null or lower_bound is not null
                             or upper_bound is not null or value_qualifier is not null))
-        or (not is_suppressed and sample_size < {{ env_var('MIN_CELL_SIZE', '5') }}::integer)
+        or (not is_suppressed and sample_size < {{ min_cell_size() }})
         or (not is_suppressed and source_type = 'citizen_generated' and sample_size is null)
     )

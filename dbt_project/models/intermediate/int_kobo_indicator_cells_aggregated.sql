@@ -132,7 +132,7 @@ select
         when cells.unit = 'PT' then round(100.0 * cells.numerator_count / cells.sample_size, 1)
         else cells.numerator_count
     end as value,
-    cells.sample_size < {{ env_var('MIN_CELL_SIZE', '5') }}::integer as below_min_cell_size,
+    cells.sample_size < {{ min_cell_size() }} as below_min_cell_size,
     cells.batch_id,
     cells.ingested_at
 from cells

@@ -103,8 +103,8 @@ select
     -- civil-society figure often has no respondent count (a service's caseload, an administrative
     -- total); when it does, the same threshold applies.
     case source_type
-        when 'citizen_generated' then coalesce(sample_size < {{ env_var('MIN_CELL_SIZE', '5') }}::integer, true)
-        when 'civil_society' then coalesce(sample_size < {{ env_var('MIN_CELL_SIZE', '5') }}::integer, false)
+        when 'citizen_generated' then coalesce(sample_size < {{ min_cell_size() }}, true)
+        when 'civil_society' then coalesce(sample_size < {{ min_cell_size() }}, false)
         else false
     end as below_min_cell_size
 from unioned
