@@ -95,11 +95,22 @@ def test_sample_page_flows_to_the_published_file(pipeline_env):
             "select count(*) from marts.fct_indicator_observations where source_file is not null "
             "and data_source not like '%(fictional)%'").fetchone()[0]
         assert unlabelled == 0
-        # The KoBo survey's cells under MIN_CELL_SIZE (5) respondents are published without a value.
-        small, with_value, flagged = con.execute(
-            "select count(*), count(value), count(*) filter (where is_suppressed) from marts.fct_indicator_observations "
-            "where source_id = 'demo_wg_household_2025' and sample_size < 5").fetchone()
-        assert small > 0 and with_value == 0 and flagged == small
+        # The KoBo survey's cells under MIN_CELL_SIZE (5) respondents (counted in the warehouse: the published
+        # file does not say) are published flagged, with no value and no respondent count.
+        with duckdb.connect(str(pipeline_env.warehouse_path), read_only=True) as warehouse:
+            small = [row[0] for row in warehouse.execute(
+                "select observation_id from intermediate.int_observations_unioned "
+                "where source_id = 'demo_wg_household_2025' and sample_size < 5").fetchall()]
+        published_small = con.execute(
+            "select count(*), count(value), count(sample_size), count(*) filter (where is_suppressed) "
+            "from marts.fct_indicator_observations where observation_id in (select unnest($ids))", {"ids": small}
+        ).fetchone()
+        assert small and published_small == (len(small), 0, 0, len(small))
+        # Nothing respondent-level or personal is a column of the published file.
+        columns = [row[0] for row in con.execute("select distinct column_name from duckdb_columns() where not internal").fetchall()]
+        personal = [c for c in columns if any(word in c.lower() for word in (
+            "submission", "respondent", "uuid", "latitude", "longitude", "gps", "phone", "device", "submitted_by"))]
+        assert personal == []
     evaluations = result.get_asset_check_evaluations()
     assert evaluations and all(e.passed for e in evaluations)
 

@@ -22,7 +22,6 @@ from ingestion.kobo import (
     load_contract,
     parse_contract,
 )
-from ingestion.publish import PUBLISHED_SCHEMAS
 from ingestion.warehouse import connect
 from tests.kobo_api_server import FORMPACK_UID, ROBOTOOLBOX_UID, FakeKoboApi, formpack_asset, robotoolbox_asset
 
@@ -85,10 +84,6 @@ def test_synthetic_data_uses_the_public_salt_and_a_configured_salt_wins(tmp_path
                 assert con.execute("select salt_kind from raw_kobo.loads").fetchone()[0] == result.salt_kind
     assert keys["public"] == hmac.new(PUBLIC_TEST_SALT.encode(), uuid, hashlib.sha256).hexdigest()
     assert keys["configured"] == hmac.new(SALT.encode(), uuid, hashlib.sha256).hexdigest()
-
-
-def test_respondent_level_schemas_are_never_published():
-    assert not any(schema.startswith("raw") for schema in PUBLISHED_SCHEMAS)
 
 
 # -- the scan --------------------------------------------------------------------------------------------------------
