@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -204,9 +205,12 @@ def ingest_file(
         result.status, result.errors = status, rejected.problems
         result.notes = _notes(staged, None) if staged else []
     except Exception as exc:  # a bug must not stop the other files; the file is retried next run
-        log.exception("partner %s file %s: unexpected error", partner_id, path.name)
+        # The type and where, not the message: a database error's message can quote a cell (a name,
+        # a phone number), and this message reaches the report, the files table and Dagster.
+        log.error("partner %s file %s: unexpected %s\n%s", partner_id, path.name, type(exc).__name__,
+                  "".join(traceback.format_tb(exc.__traceback__)))
         result.status, result.errors = "retry", [Problem(
-            "internal_error", f"an unexpected error stopped the processing of this file ({type(exc).__name__}: {exc})",
+            "internal_error", f"an unexpected error stopped the processing of this file ({type(exc).__name__})",
             "Nothing to do for you: the data team has been told, and the file is read again at the next run.")]
     finally:
         _drop_temp_tables(con)
