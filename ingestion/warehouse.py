@@ -55,19 +55,46 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 def ensure_tables(con: duckdb.DuckDBPyConnection, ddl: str) -> list[str]:
     """Create the tables in ``ddl`` (``create schema/table if not exists`` statements).
 
-    Landing tables hold data as received, which can always be fetched again; so when a table's
-    layout differs from the code's (an upgrade added a lineage column), it is recreated empty
-    rather than migrated, and its name is returned so the caller can say so.
+    When a table's layout differs from the code's (an upgrade added a lineage column), its rows are
+    carried over by column name, in one transaction: a column the new layout adds is null, one it drops
+    is gone. Only when that cannot work (a new NOT NULL column, a type that does not convert) is the
+    table recreated empty (landing tables hold data as received, which can be fetched again); those
+    tables' names are returned so the caller can say so.
     """
     with duckdb.connect(":memory:") as scratch:
         scratch.execute(ddl)
         expected = _layouts(scratch)
     current = _layouts(con)
-    recreated = [name for name, layout in expected.items() if name in current and current[name] != layout]
-    for name in recreated:
-        con.execute(f"drop table {name}")
+    changed = [name for name, layout in expected.items() if name in current and current[name] != layout]
+    if not changed:
+        con.execute(ddl)
+        return []
+    try:
+        with transaction(con):
+            _migrate(con, ddl, {name: (current[name], expected[name]) for name in changed})
+        return []
+    except duckdb.Error:
+        with transaction(con):
+            for name in changed:
+                con.execute(f"drop table {name}")
+            con.execute(ddl)
+        return changed
+
+
+def _migrate(con: duckdb.DuckDBPyConnection, ddl: str,
+             layouts: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]]) -> None:
+    """Each table in ``layouts`` (name: (current layout, new layout)) rebuilt from ``ddl`` with its rows."""
+    previous = {name: f"{name.split('.')[-1]}__previous_layout" for name in layouts}
+    for name, old_name in previous.items():
+        con.execute(f"alter table {name} rename to {old_name}")
     con.execute(ddl)
-    return recreated
+    for name, (old_layout, new_layout) in layouts.items():
+        kept = {column for column, _ in old_layout} & {column for column, _ in new_layout}
+        columns = ", ".join(f'"{column}"' for column, _ in new_layout if column in kept)
+        schema = name.split(".")[0]
+        if columns:
+            con.execute(f"insert into {name} by name select {columns} from {schema}.{previous[name]}")
+        con.execute(f"drop table {schema}.{previous[name]}")
 
 
 def _layouts(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:

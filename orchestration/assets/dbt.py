@@ -44,7 +44,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     with warehouse.connection() as con:
         recreated = ensure_landing_tables(con)
     if recreated:
-        context.log.warning(f"landing tables recreated with a new layout: {recreated}")
+        context.log.warning(f"landing tables recreated empty: their new layout could not take the old rows: {recreated}")
     yield from dbt.cli(["build"], context=context).stream()
 
 
