@@ -82,7 +82,8 @@ def main_after_nightly_runs(context: dg.SensorEvaluationContext):
 
 @dg.sensor(job=partner_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
 def partner_inbox_sensor(context: dg.SensorEvaluationContext, partner_inbox: PartnerInboxResource):
-    """One run per partner whose files are new or changed (cursor: each file's size and mtime)."""
+    """One run per partner whose files are new, changed or removed (cursor: each file's size and mtime);
+    a removed file's rows are withdrawn by that run."""
     inbox = Path(partner_inbox.inbox)
     seen: dict[str, list] = json.loads(context.cursor) if context.cursor else {}
     current = {str(f.path.relative_to(inbox)): [f.size, f.mtime] for f in scan_inbox(inbox)}
@@ -90,6 +91,8 @@ def partner_inbox_sensor(context: dg.SensorEvaluationContext, partner_inbox: Par
     for name, state in sorted(current.items()):
         if seen.get(name) != state:
             changed.setdefault(name.split("/", 1)[0], []).append(f"{name}:{state}")
+    for name in sorted(set(seen) - set(current)):
+        changed.setdefault(name.split("/", 1)[0], []).append(f"{name}:removed after {seen[name]}")
     known = set(context.instance.get_dynamic_partitions(partner_partitions.name))
     new_partners = [partner for partner in list_partners(inbox) if partner not in known]
     requests = [

@@ -244,6 +244,46 @@ def test_a_changed_file_replaces_its_rows_and_nothing_else(ws):
     assert ws.rows("select * from raw_partners.file_observations where source_file = 'uk_ons_indicator_10-3-1.csv' order by all") == other
 
 
+def test_a_file_removed_from_the_inbox_is_withdrawn_and_comes_back_when_returned(ws):
+    paths = uk(ws)
+    ws.run("uk_ons")
+    other = ws.rows("select * from raw_partners.file_observations where source_file = 'uk_ons_indicator_10-3-1.csv' order by all")
+    landed = ws.rows("select * from raw_partners.file_observations where source_file = 'uk_ons_indicator_9-5-2.csv' order by all")
+    assert landed
+    kept = paths[1].read_bytes()
+    paths[1].unlink()
+    result = ws.run("uk_ons", run_id="run-2", now=datetime(2024, 7, 1, tzinfo=timezone.utc))
+    statuses = {item.file_name: item.status for item in result.files}
+    assert statuses == {"uk_ons_indicator_10-3-1.csv": "unchanged", "uk_ons_indicator_9-5-2.csv": "withdrawn"}
+    assert ws.rows("select count(*) from raw_partners.file_observations where source_file = 'uk_ons_indicator_9-5-2.csv'") == [(0,)]
+    assert ws.rows("select count(*) from raw_partners.observations where source_file = 'uk_ons_indicator_9-5-2.csv'") == [(0,)]
+    assert ws.rows("select status, run_id from raw_partners.files where source_file = 'uk_ons_indicator_9-5-2.csv'") == [
+        ("withdrawn", "run-2")]
+    assert ws.rows("select * from raw_partners.file_observations where source_file = 'uk_ons_indicator_10-3-1.csv' order by all") == other
+    withdrawn = next(item for item in result.files if item.status == "withdrawn")
+    assert "no longer in your inbox folder" in withdrawn.report_markdown.read_text()
+    # Again: still withdrawn, nothing redone.
+    again = ws.run("uk_ons", run_id="run-3")
+    assert {item.file_name: item.status for item in again.files} == statuses
+    assert ws.rows("select run_id from raw_partners.files where source_file = 'uk_ons_indicator_9-5-2.csv'") == [("run-2",)]
+    # The same bytes back: landed again, not taken for an unchanged file.
+    paths[1].write_bytes(kept)
+    back = ws.run("uk_ons", run_id="run-4")
+    assert {item.file_name: item.status for item in back.files}["uk_ons_indicator_9-5-2.csv"] == "loaded_with_rejections"
+    assert ws.rows("select * from raw_partners.file_observations where source_file = 'uk_ons_indicator_9-5-2.csv' order by all") == landed
+
+
+def test_a_missing_partner_folder_withdraws_nothing(ws):
+    uk(ws)
+    ws.run("uk_ons")
+    before = ws.rows("select * from raw_partners.file_observations order by all")
+    shutil.rmtree(ws.inbox / "uk_ons")  # e.g. PARTNER_INBOX pointing at the wrong place
+    result = ws.run("uk_ons", run_id="run-2")
+    assert result.files == []
+    assert ws.rows("select * from raw_partners.file_observations order by all") == before
+    assert ws.rows("select distinct status from raw_partners.files order by 1") == [("loaded_with_rejections",)]
+
+
 def test_a_failure_while_landing_leaves_the_previous_version(ws, monkeypatch):
     paths = uk(ws)
     ws.run("uk_ons")

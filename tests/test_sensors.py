@@ -49,6 +49,11 @@ def test_one_run_per_new_or_changed_partner_file(tmp_path):
         # The same change seen again (e.g. a sensor restart without cursor) has the same run key.
         again = evaluate(instance, inbox, changed.cursor)
         assert [r.run_key for r in again.run_requests] == [r.run_key for r in arrived.run_requests]
+        # A file taken out of the inbox: a run for its partner, which withdraws its rows.
+        changed_file.unlink()
+        removed = evaluate(instance, inbox, arrived.cursor)
+        assert [r.partition_key for r in removed.run_requests] == ["ability_forum"]
+        assert evaluate(instance, inbox, removed.cursor).run_requests == []
 
 
 def test_nightly_schedule_covers_every_known_partner(tmp_path):

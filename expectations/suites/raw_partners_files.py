@@ -17,7 +17,7 @@ LINEAGE = ["sha256", "contract_sha256", "batch_id", "run_id", "ingested_at"]
 LANDED_LINEAGE = ["landed_sha256", "landed_batch_id", "landed_at"]
 COUNTS = ["size_bytes", "rows_read", "rows_blank", "cells_blank", "observations_landed", "observations_quarantined",
           "values_missing"]
-STATUSES = ["loaded", "loaded_with_rejections", "rejected", "retry"]
+STATUSES = ["loaded", "loaded_with_rejections", "rejected", "retry", "withdrawn"]
 LANDED = 'status in ["loaded", "loaded_with_rejections"]'
 
 COLUMNS: dict[str, c.TypeSpec] = {
@@ -58,6 +58,8 @@ def expectations(settings: Settings) -> list[gxe.Expectation]:
         # a file that landed names the version its rows come from, and it is the version just read
         # (a missing one is the rule above's finding, not counted again)
         *c.not_null(LANDED_LINEAGE, where=LANDED),
+        # a file withdrawn from the inbox has no landed version left
+        *c.null(LANDED_LINEAGE, where='status == "withdrawn"'),
         *[gxe.ExpectColumnPairValuesToBeEqual(column_A=f"landed_{column}", column_B=column, severity=c.CRITICAL,
                                               ignore_row_if="either_value_is_missing", row_condition=LANDED,
                                               condition_parser="pandas")

@@ -43,7 +43,7 @@ def is_ignored_name(name: str) -> bool:
     return name.startswith(_IGNORED_PREFIXES) or name.lower() in _IGNORED_NAMES
 
 
-def _real_dir(path: Path) -> bool:
+def real_dir(path: Path) -> bool:
     try:
         return stat.S_ISDIR(path.lstat().st_mode)
     except OSError:
@@ -53,24 +53,24 @@ def _real_dir(path: Path) -> bool:
 def list_partners(inbox: Path) -> list[str]:
     """Partner ids with a folder in the inbox (sorted); folders with unsafe names are left out."""
     inbox = Path(inbox)
-    if not _real_dir(inbox):
+    if not real_dir(inbox):
         return []
     return sorted(
         entry.name for entry in inbox.iterdir()
-        if PARTNER_ID_PATTERN.fullmatch(entry.name) and _real_dir(entry)
+        if PARTNER_ID_PATTERN.fullmatch(entry.name) and real_dir(entry)
     )
 
 
 def inbox_problems(inbox: Path) -> list[str]:
     """What ``list_partners`` left out, and why, so an operator can tell a partner."""
     inbox = Path(inbox)
-    if not _real_dir(inbox):
+    if not real_dir(inbox):
         return [f"the inbox {inbox} does not exist or is not a folder"]
     problems = []
     for entry in sorted(inbox.iterdir()):
         if is_ignored_name(entry.name) or entry.name.lower().startswith("readme"):
             continue
-        if not _real_dir(entry):
+        if not real_dir(entry):
             problems.append(f"{entry.name}: not a partner folder (files go in <inbox>/<partner_id>/); ignored")
         elif not PARTNER_ID_PATTERN.fullmatch(entry.name):
             problems.append(f"{entry.name}: folder name is not a valid partner id (lower-case letters, digits, _ and -); ignored")
@@ -89,7 +89,7 @@ def partner_entries(inbox: Path, partner_id: str) -> tuple[list[Path], list[tupl
     folder = partner_dir(inbox, partner_id)
     files: list[Path] = []
     skipped: list[tuple[str, str]] = []
-    if not _real_dir(folder):
+    if not real_dir(folder):
         return files, skipped
     for entry in sorted(folder.iterdir(), key=lambda path: path.name):
         if is_ignored_name(entry.name):

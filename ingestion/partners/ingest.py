@@ -23,14 +23,24 @@ import duckdb
 
 from ingestion.partners.codes import Problem
 from ingestion.partners.contract import Contract, ContractError, contract_path, load_contract
-from ingestion.partners.inbox import list_partners, partner_entries, validate_partner_id
-from ingestion.partners.kobo import ingest_kobo_file
-from ingestion.partners.land import FileVersion, ensure_schema, land_file, previous_version, record_failure, upsert_partner
+from ingestion.partners.inbox import list_partners, partner_dir, partner_entries, real_dir, validate_partner_id
+from ingestion.partners.kobo import ingest_kobo_file, withdraw_kobo_rows
+from ingestion.partners.land import (
+    WITHDRAWN_NOTE,
+    FileVersion,
+    ensure_schema,
+    land_file,
+    previous_version,
+    record_failure,
+    upsert_partner,
+    withdraw_file,
+)
 from ingestion.partners.read import CELLS, FileRejected, StagedFile, stage_file
 from ingestion.partners.report import write_partner_reports
 from ingestion.partners.results import FileIngestResult, batch_id_for
 from ingestion.partners.rules import EVAL, LOOKUP, PERIODS, Evaluation, decimal_separator, evaluate
 from ingestion.partners.sniff import Sniff, sniff_file
+from ingestion.warehouse import transaction
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +164,7 @@ def ingest_file(
 
     previous = previous_version(con, partner_id, path.name)
     if (previous and previous["sha256"] == sniff.sha256 and previous["contract_sha256"] == contract.sha256
-            and previous["status"] != "retry"):
+            and previous["status"] not in ("retry", "withdrawn")):
         # The same bytes under the same contract: nothing to do (the stored outcome stands; a file
         # that was rejected stays rejected until the partner sends a new version).
         if previous["status"] == "rejected":
@@ -308,6 +318,9 @@ def _ingest_partner(
             result.files.append(ingest_file(con, contract, file_path, run_id, now, pii_salt=pii_salt))
     for name, why in skipped:
         log.warning("partner %s: %s not read: %s", partner_id, name, why)
+    if real_dir(partner_dir(inbox, partner_id)):  # a missing folder (a wrong PARTNER_INBOX) withdraws nothing
+        present = {file_path.name for file_path in files} | {name for name, _ in skipped}
+        result.files += _withdraw_missing(con, partner_id, present, run_id, now)
     index_md, index_html, per_file = write_partner_reports(
         con, partner_id, result.partner_name, [item.file_name for item in result.files],
         [problem.as_dict() for problem in result.errors], skipped, reports_dir)
@@ -315,6 +328,26 @@ def _ingest_partner(
     for item in result.files:
         item.report_markdown, item.report_html = per_file.get(item.file_name, (None, None))
     return result
+
+
+def _withdraw_missing(con: duckdb.DuckDBPyConnection, partner_id: str, present: set[str], run_id: str,
+                      now: datetime) -> list[FileIngestResult]:
+    """Files landed before that are no longer in the partner's folder: each one's rows are withdrawn in its
+    own transaction (the inbox is what the partner currently vouches for; the file itself is gone already)."""
+    results = []
+    for name, file_format, sha256, status in con.execute(
+            "select source_file, format, sha256, status from raw_partners.files where partner_id = ? order by 1",
+            [partner_id]).fetchall():
+        if name in present:
+            continue
+        if status != "withdrawn":
+            with transaction(con):
+                if file_format == "kobo":
+                    withdraw_kobo_rows(con, partner_id, name)
+                withdraw_file(con, partner_id, name, run_id, now)
+            log.warning("partner %s: %s is no longer in the inbox; its rows were withdrawn", partner_id, name)
+        results.append(FileIngestResult(partner_id, name, sha256, "withdrawn", notes=[WITHDRAWN_NOTE]))
+    return results
 
 
 def _without_contract(con, partner_id: str, path: Path, problems: list[Problem], run_id: str, now: datetime) -> FileIngestResult:

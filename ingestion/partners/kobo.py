@@ -56,6 +56,13 @@ def source_id_for(partner_id: str, file_name: str) -> str:
     return f"{partner_id}/{file_name}"
 
 
+def withdraw_kobo_rows(con: duckdb.DuckDBPyConnection, partner_id: str, file_name: str) -> None:
+    """Delete what an export file landed in raw_kobo*, whatever survey it was landed under (the caller's
+    transaction)."""
+    for table in _KOBO_UNIT_TABLES:
+        con.execute(f"delete from {table} where source_id = ?", [source_id_for(partner_id, file_name)])
+
+
 def salt_kind_for(survey: KoboContract, pii_salt: str | None) -> str:
     """Which key identifiers would be hashed with: configured, the public test salt, or none (missing)."""
     if pii_salt:
@@ -110,7 +117,7 @@ def ingest_kobo_file(
                               batch_id=batch_id_for(sniff.sha256, target.contract_sha256))
     previous = previous_version(con, contract.partner_id, path.name)
     if (previous and previous["sha256"] == sniff.sha256 and previous["contract_sha256"] == target.contract_sha256
-            and previous["status"] != "retry"):
+            and previous["status"] not in ("retry", "withdrawn")):
         return _unchanged(con, target, result, previous)
     try:
         landed = ingest_kobo_export(con, path, survey, pii_salt=pii_salt, run_id=run_id, now=now,

@@ -51,7 +51,7 @@ create table if not exists raw_partners.files (
     contract_sha256 varchar not null,      -- '' when there was no usable contract; kobo: see partners/kobo.py
     file_entry varchar,                    -- the contract's file entry that matched
     format varchar,                        -- open_sdg | wide | kobo (rows in raw_kobo*, not file_observations)
-    status varchar not null,               -- loaded | loaded_with_rejections | rejected | retry
+    status varchar not null,               -- loaded | loaded_with_rejections | rejected | retry | withdrawn
     errors json not null,                  -- file-level problems: [{{code, message, fix}}]
     notes json not null,                   -- things the partner should know: [text]
     reader varchar,                        -- duckdb | python-csv | xlsx | kobo: csv_export | xlsx_export
@@ -453,3 +453,23 @@ def track_kobo_file(
         "values_missing": 0, "batch_id": batch_id, "run_id": run_id, "ingested_at": ingested_at,
         "landed_sha256": version.sha256, "landed_batch_id": batch_id, "landed_at": ingested_at,
     })
+
+
+WITHDRAWN_NOTE = "the file is no longer in the partner's inbox folder: its figures are no longer used or published"
+
+
+def withdraw_file(con: duckdb.DuckDBPyConnection, partner_id: str, source_file: str, run_id: str,
+                  now: datetime) -> None:
+    """The file is gone from the inbox folder: its rows go; its ``files`` row stays, as ``withdrawn``, for
+    the history and the partner's report. Runs inside the caller's transaction (with the KoBo rows of
+    an export, see ``partners.kobo.withdraw_kobo_rows``)."""
+    where = [partner_id, source_file]
+    for table in ("file_observations", "labels"):
+        con.execute(f"delete from raw_partners.{table} where partner_id = ? and source_file = ?", where)
+    con.execute(
+        """update raw_partners.files set status = 'withdrawn', errors = '[]', notes = ?, observations_landed = 0,
+               observations_quarantined = 0, values_missing = 0, run_id = ?, ingested_at = ?, landed_sha256 = null,
+               landed_batch_id = null, landed_at = null
+           where partner_id = ? and source_file = ?""",
+        [json.dumps([WITHDRAWN_NOTE]), run_id, now, *where],
+    )

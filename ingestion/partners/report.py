@@ -176,6 +176,7 @@ _STATUS_TEXT = {
     "loaded_with_rejections": "Accepted in part: some rows were set aside (see below).",
     "rejected": "Not accepted: the file could not be used as a whole (see below).",
     "retry": "Not processed yet: we will try again at the next run.",
+    "withdrawn": "Withdrawn: the file is no longer in your inbox folder, so its figures are no longer used or published.",
 }
 _KOBO_STATUS_TEXT = {
     **_STATUS_TEXT,
@@ -210,7 +211,7 @@ def _file_document(con: duckdb.DuckDBPyConnection, partner: dict, row: dict) -> 
         if row["landed_sha256"] and row["landed_sha256"] != row["sha256"]:
             doc.para(["Your previous version of this file (", Code(row["landed_sha256"][:12]), ", received ",
                       f"{row['landed_at'].astimezone(timezone.utc):%Y-%m-%d}) is still the one in use."])
-    if kobo:
+    if kobo and row["status"] != "withdrawn":
         _kobo_sections(con, doc, row)
     elif row["status"] in ("loaded", "loaded_with_rejections"):
         doc.heading(2, "In numbers")

@@ -20,6 +20,7 @@ class FileIngestResult:
     file_name: str
     sha256: str
     status: str  # loaded | loaded_with_rejections | rejected | retry | unchanged (landed before, same bytes)
+    #              | withdrawn (landed before, no longer in the inbox: its rows are gone)
     rows_read: int = 0
     observations_landed: int = 0
     observations_quarantined: int = 0
