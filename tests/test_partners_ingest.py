@@ -566,9 +566,11 @@ files:
     constants: {geo_area_m49: 4, unit: PT, series_code: SL_TLF_UEM}
     columns: {period: Year, value: Value, sample_size: N}
 """)
+    districts = ["Kabul", "Herat", "Balkh", "Kandahar", "Nangarhar", "Bamyan", "Ghazni", "Kunduz", "Badakhshan",
+                 "Helmand", "Paktia", "Takhar"]  # a different district on every row: still a breakdown
     rows = ["Year,Value,N,Household ID,Age,Code,District"]
     for number in range(12):
-        rows.append(f"{2000 + number},{number}.5,40,HH-{1000 + number},{30 + number % 7},C{number},D{number % 2}")
+        rows.append(f"{2000 + number},{number}.5,40,HH-{1000 + number},{30 + number % 7},C{number},{districts[number]}")
     ws.write("small", "figures.csv", "\n".join(rows) + "\n")
     result = ws.run("small")
     assert result.observations_landed == 12

@@ -192,10 +192,10 @@ def resolve_layout(con: duckdb.DuckDBPyConnection, spec: FileSpec, staged: Stage
             + f" from {CELLS} where rowid >= {staged.header_row}").fetchone()
         for index, position in enumerate(rest):
             header = staged.headers[position]
-            count, distinct, longest, contacts = measures[4 * index:4 * index + 4]
+            count, distinct, longest, contacts, with_digits = measures[5 * index:5 * index + 5]
             if not count:
                 layout.ignored_blank.append(header)
-            elif (why := _not_a_breakdown(header, count, distinct, longest, contacts)) is not None:
+            elif (why := _not_a_breakdown(header, count, distinct, longest, contacts, with_digits)) is not None:
                 layout.withheld.append((header, position, why))
             else:
                 layout.unmapped.append((header, position))
@@ -214,7 +214,7 @@ _PERSONAL_HEADER_WORDS = frozenset({
     "birth", "dob", "signature", "respondent", "enumerator", "interviewer", "collector", "surveyor", "username",
     "id", "ids", "identifier", "uuid", "age", "ages", "edad",
 })
-# Every row different, on at least this many rows: an identifier, however small the file.
+# Every row different, on at least this many rows, mostly with digits: an identifier, however small the file.
 MIN_ROWS_ALL_DISTINCT = 10
 MAX_BREAKDOWN_CHARS = 80
 _EMAIL = r"[^\s@]+@[^\s@]+\.[A-Za-z]{2,}"
@@ -223,15 +223,17 @@ _PHONE = r"^(\+|0|\(|[0-9]+[ ().-])[0-9 ().-]+$"
 
 
 def _column_profile(cell: str) -> str:
-    """SQL: filled cells, distinct values, longest value and cells that look like a phone or e-mail."""
+    """SQL: filled cells, distinct values, longest value, cells that look like a phone or e-mail, cells with a digit."""
     value = strip(cell)
     contact = (f"regexp_matches({cell}, {lit(_EMAIL)}) or (regexp_matches({value}, {lit(_PHONE)})"
                f" and length(regexp_replace({cell}, '[^0-9]', '', 'g')) >= 9)")
     return (f"count(*) filter (where {filled(cell)}), count(distinct {value}) filter (where {filled(cell)}), "
-            f"coalesce(max(length({value})), 0), count(*) filter (where {filled(cell)} and ({contact}))")
+            f"coalesce(max(length({value})), 0), count(*) filter (where {filled(cell)} and ({contact})), "
+            f"count(*) filter (where {filled(cell)} and regexp_matches({cell}, '[0-9]'))")
 
 
-def _not_a_breakdown(header: str, filled_cells: int, distinct: int, longest: int, contacts: int) -> str | None:
+def _not_a_breakdown(header: str, filled_cells: int, distinct: int, longest: int, contacts: int,
+                     with_digits: int) -> str | None:
     """Why an unnamed column is not kept as a breakdown, or None when it can be."""
     words = set(re.findall(r"[a-z]+", label_key(header)))
     if words & _PERSONAL_HEADER_WORDS:
@@ -240,7 +242,10 @@ def _not_a_breakdown(header: str, filled_cells: int, distinct: int, longest: int
         return f"{contacts} cell(s) look like a phone number or an e-mail address"
     if longest > MAX_BREAKDOWN_CHARS:
         return f"it holds text up to {longest} characters long"
-    if (distinct > 50 and distinct * 2 > filled_cells) or (distinct == filled_cells >= MIN_ROWS_ALL_DISTINCT):
+    # A different value on every row of a small file is an identifier when the values carry numbers
+    # (HH-1001, R07); twelve district names on twelve rows are a breakdown.
+    if (distinct > 50 and distinct * 2 > filled_cells) or (
+            distinct == filled_cells >= MIN_ROWS_ALL_DISTINCT and with_digits * 10 >= filled_cells * 8):
         return f"it holds {distinct} different values in {filled_cells} rows: identifiers or comments, not categories"
     return None
 
