@@ -599,22 +599,26 @@ files:
 
 
 @pytest.mark.parametrize("padding", ["", "\n"], ids=["duckdb-reader", "python-reader"])  # a blank line: Python reads it
-def test_a_stray_quote_refuses_the_file_instead_of_swallowing_rows(ws, padding):
+@pytest.mark.parametrize("row, column", [('2017,F,"12,ok', "Value"), ('2017,F,12.5,"ok', "Remark")],
+                         ids=["in-the-value", "in-an-attribute"])
+def test_a_stray_quote_refuses_the_file_instead_of_swallowing_rows(ws, padding, row, column):
     ws.contract("quotes", STRAY_QUOTE_CONTRACT)
-    lines = ["Year,Sex,Value,Remark", "2015,F,10.5,ok", "2016,F,11.5,ok", '2017,F,"12,ok', "2018,F,13.5,ok",
+    lines = ["Year,Sex,Value,Remark", "2015,F,10.5,ok", "2016,F,11.5,ok", row, "2018,F,13.5,ok",
              "2019,F,14.5,ok", "2020,F,15.5,ok"]
     path = ws.write("quotes", "figures.csv", padding + "\n".join(lines) + "\n")
     before = path.read_bytes()
     result = ws.run("quotes")
     (item,) = result.files
     assert (item.status, [error.code for error in item.errors]) == ("rejected", ["unreadable"])
-    assert "data row 3" in item.errors[0].message and "'Value'" in item.errors[0].message
+    assert "data row 3" in item.errors[0].message and f"'{column}'" in item.errors[0].message
     assert ws.rows("select count(*) from raw_partners.observations") == [(0,)]
     assert path.read_bytes() == before
 
 
-def test_a_line_break_inside_a_quoted_text_cell_is_fine(ws):
-    ws.contract("quotes", STRAY_QUOTE_CONTRACT)
-    ws.write("quotes", "figures.csv", 'Year,Sex,Value,Remark\n2015,F,10.5,"first line\nsecond line"\n2016,F,11.5,ok\n')
+def test_a_line_break_inside_a_quoted_cell_is_fine(ws):
+    ws.contract("quotes", STRAY_QUOTE_CONTRACT.replace("{sex: Sex}", "{sex: Sex, population_group: Group}"))
+    ws.write("quotes", "figures.csv", 'Year,Sex,Group,Value,Remark\n'
+             '2015,F,"Women, 15-24\n(urban, formal)",10.5,"first line\nsecond, and last, line"\n2016,F,all,11.5,ok\n')
     result = ws.run("quotes")
-    assert (result.observations_landed, result.observations_quarantined) == (2, 0)
+    assert result.files[0].errors == []
+    assert result.observations_landed + result.observations_quarantined == 2

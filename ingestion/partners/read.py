@@ -340,29 +340,31 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, spec: FileSpec, sniff
         fast = _duckdb_csv(con, path, spec, sample, delimiter, staged)
         if fast is not None:
             fast.reader = "duckdb"
-            _check_no_runaway_quote(con, fast, spec)
+            _check_no_runaway_quote(con, fast)
             return fast
     staged.reader = "python-csv"
     staged = _stage_records(con, _python_csv_records(path, encoding, delimiter), spec, staged)
-    _check_no_runaway_quote(con, staged, spec)
+    _check_no_runaway_quote(con, staged)
     return staged
 
 
-def _check_no_runaway_quote(con: duckdb.DuckDBPyConnection, staged: StagedFile, spec: FileSpec) -> None:
+def _check_no_runaway_quote(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
     """A stray quote (``"12``) opens a quoted cell that runs on over the next lines until another quote:
     those lines would be read as part of one cell, and the rows on them would vanish from every count.
-    A line break is legitimate in a quoted cell; lines that go on with the delimiter, in a column the
-    contract maps (a period, a value, a code), are rows swallowed by a runaway quote: the file is
-    refused with the row to fix."""
-    mapped = {label_key(header) for ref in [*spec.columns.values(), *spec.dimensions.values()] for header in ref.headers}
-    columns = [(f"c{index}", name) for index, name in enumerate(staged.headers) if label_key(name) in mapped]
-    if not columns or not staged.delimiter:
+    A line break is legitimate in a quoted cell (a two-line label); a line inside a cell that holds
+    nearly a whole row's worth of delimiters is a swallowed row: the file is refused with the row to fix.
+    (Columns dropped as personal data are not kept, so not looked at.)"""
+    if not staged.headers or not staged.delimiter:
         return
-    swallowed = ", ".join(f"coalesce(contains(substr({column}, strpos({column}, chr(10))), $delimiter) "
-                          f"and strpos({column}, chr(10)) > 0, false)" for column, _ in columns)
+    width = len(staged.headers) + len(staged.personal_removed)
+    threshold = max(1, width - 2)
+    swallowed = [
+        f"coalesce(list_max(list_transform(string_split(c{index}, chr(10))[2:], "
+        f"line -> length(line) - length(replace(line, $delimiter, '')))) >= {threshold}, false)"
+        for index in range(len(staged.headers))]
     found = con.execute(
-        f"select rowid, list_position([{swallowed}], true) from {CELLS} "
-        f"where rowid >= {staged.header_row} and list_bool_or([{swallowed}]) order by rowid limit 1",
+        f"select rowid, list_position([{', '.join(swallowed)}], true) from {CELLS} "
+        f"where rowid >= {staged.header_row} and list_bool_or([{', '.join(swallowed)}]) order by rowid limit 1",
         {"delimiter": staged.delimiter},
     ).fetchone()
     if found is None:
@@ -370,7 +372,7 @@ def _check_no_runaway_quote(con: duckdb.DuckDBPyConnection, staged: StagedFile, 
     rowid, position = found
     raise FileRejected([Problem(
         "unreadable",
-        f"data row {rowid - staged.header_row + 1}: the cell under '{columns[position - 1][1]}' runs on over the "
+        f"data row {rowid - staged.header_row + 1}: the cell under '{staged.headers[position - 1]}' runs on over the "
         "next lines, so a quote (\") opened in it is not closed where the cell ends; the rows on those lines "
         "would be read as part of that one cell",
         "Remove the stray quote in that row (or close it), save the file again and resend it.")])
