@@ -53,47 +53,51 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, ddl: str) -> list[str]:
-    """Create the tables in ``ddl`` (``create schema/table if not exists`` statements).
+    """Create the tables in ``ddl`` (``create schema/table if not exists`` statements). Call it with no
+    transaction open: it opens its own.
 
     When a table's layout differs from the code's (an upgrade added a lineage column), its rows are
-    carried over by column name, in one transaction: a column the new layout adds is null, one it drops
-    is gone. Only when that cannot work (a new NOT NULL column, a type that does not convert) is the
-    table recreated empty (landing tables hold data as received, which can be fetched again); those
-    tables' names are returned so the caller can say so.
+    carried over in one transaction, column by column where the name and type are unchanged; a column
+    the new layout adds starts null. Landing tables hold data as received, which can be fetched again:
+    a table whose rows cannot move as they are (a new NOT NULL column) is recreated empty. Returns the
+    tables that did not keep everything (recreated empty, or a column renamed, retyped or dropped), so
+    the caller can say so.
     """
     with duckdb.connect(":memory:") as scratch:
         scratch.execute(ddl)
         expected = _layouts(scratch)
     current = _layouts(con)
-    changed = [name for name, layout in expected.items() if name in current and current[name] != layout]
+    changed = {name: (current[name], expected[name]) for name, layout in expected.items()
+               if name in current and current[name] != layout}
     if not changed:
         con.execute(ddl)
         return []
     try:
         with transaction(con):
-            _migrate(con, ddl, {name: (current[name], expected[name]) for name in changed})
-        return []
-    except duckdb.Error:
+            _migrate(con, ddl, changed)
+    except duckdb.ConstraintException:  # a new NOT NULL column: the old rows cannot be kept
         with transaction(con):
             for name in changed:
                 con.execute(f"drop table {name}")
             con.execute(ddl)
-        return changed
+        return sorted(changed)
+    return sorted(name for name, (old, new) in changed.items() if not set(old) <= set(new))
 
 
 def _migrate(con: duckdb.DuckDBPyConnection, ddl: str,
              layouts: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]]) -> None:
-    """Each table in ``layouts`` (name: (current layout, new layout)) rebuilt from ``ddl`` with its rows."""
+    """Each table in ``layouts`` (name: (current layout, new layout)) rebuilt from ``ddl`` with its rows:
+    the columns whose name and type are unchanged."""
     previous = {name: f"{name.split('.')[-1]}__previous_layout" for name in layouts}
     for name, old_name in previous.items():
         con.execute(f"alter table {name} rename to {old_name}")
     con.execute(ddl)
     for name, (old_layout, new_layout) in layouts.items():
-        kept = {column for column, _ in old_layout} & {column for column, _ in new_layout}
-        columns = ", ".join(f'"{column}"' for column, _ in new_layout if column in kept)
+        kept = [column for column, data_type in new_layout if (column, data_type) in set(old_layout)]
         schema = name.split(".")[0]
-        if columns:
-            con.execute(f"insert into {name} by name select {columns} from {schema}.{previous[name]}")
+        if kept:
+            columns = ", ".join(f'"{column}"' for column in kept)
+            con.execute(f"insert into {name} ({columns}) select {columns} from {schema}.{previous[name]}")
         con.execute(f"drop table {schema}.{previous[name]}")
 
 

@@ -38,7 +38,7 @@ def test_a_dropped_column_keeps_the_other_columns(tmp_path):
     with connect(tmp_path / "w.duckdb") as con:
         ensure_tables(con, OLD)
         con.execute("insert into raw_demo.loads values ('A', 10, 'x')")
-        assert ensure_tables(con, OLD.replace(", note varchar)", ")")) == []
+        assert ensure_tables(con, OLD.replace(", note varchar)", ")")) == ["raw_demo.loads"]  # lost its notes
         assert _rows(con, "raw_demo.loads") == [("A", 10)]
 
 
@@ -59,3 +59,25 @@ def test_the_sdg_landing_tables_are_created_once(tmp_path):
     with connect(tmp_path / "w.duckdb") as con:
         assert ensure_tables(con, SDG_DDL) == []
         assert ensure_tables(con, SDG_DDL) == []
+
+
+def test_a_retyped_column_is_not_carried_over_and_the_table_is_named(tmp_path):
+    with connect(tmp_path / "w.duckdb") as con:
+        ensure_tables(con, OLD)
+        con.execute("insert into raw_demo.loads values ('A', 10, '007')")
+        assert ensure_tables(con, OLD.replace("note varchar)", "note integer)")) == ["raw_demo.loads"]
+        assert _rows(con, "raw_demo.loads") == [("A", 10, None)]  # never '007' read as 7
+
+
+def test_a_failure_other_than_the_rows_themselves_changes_nothing(tmp_path):
+    with connect(tmp_path / "w.duckdb") as con:
+        ensure_tables(con, OLD)
+        con.execute("insert into raw_demo.loads values ('A', 10, 'x')")
+        con.execute("create index pages_by_code on raw_demo.pages (code)")  # DuckDB cannot rename it
+        new = OLD.replace("page integer)", "page integer, size bigint)")
+        with pytest.raises(duckdb.Error):
+            ensure_tables(con, new)
+        assert _rows(con, "raw_demo.loads") == [("A", 10, "x")]
+        assert [column for column, in con.execute(
+            "select column_name from duckdb_columns() where table_name = 'pages' order by column_index").fetchall()] == [
+            "code", "page"]

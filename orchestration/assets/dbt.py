@@ -44,7 +44,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     with warehouse.connection() as con:
         recreated = ensure_landing_tables(con)
     if recreated:
-        context.log.warning(f"landing tables recreated empty: their new layout could not take the old rows: {recreated}")
+        context.log.warning(f"landing tables with a new layout that did not keep every old value (recreated empty, or a column renamed, retyped or dropped); they refill when their source lands again: {recreated}")
     yield from dbt.cli(["build"], context=context).stream()
 
 
