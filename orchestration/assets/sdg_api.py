@@ -42,7 +42,8 @@ def build_series_assets(series: tuple[str, ...], areas: tuple[int, ...] | None) 
         with warehouse.connection() as con:
             load = land_series(con, client, series_code, area_codes, context.run_id)
         if load.recreated_tables:
-            context.log.warning(f"new layout that did not keep every old value (other series refill on their next run): "
+            context.log.warning(f"landing tables with a new layout that did not keep every old value (other series refill "
+                                f"on their next run): "
                                 f"{load.recreated_tables}")
         context.log.info(
             f"{series_code}: {load.rows_landed} rows landed = {load.total_elements} reported, {load.pages} page(s), "
