@@ -93,3 +93,14 @@ def test_a_broken_contract_fails_only_the_survey_it_might_declare(kobo_env, tmp_
     assert metadata["surveys"].value[ROBOTOOLBOX_UID]["submissions_landed"] == 6
     failure = metadata["failed_assets"].value[FORMPACK_UID]
     assert "could not be read" in failure and broken.name in failure
+
+
+def test_a_server_url_the_client_refuses_fails_each_survey_not_the_run(kobo_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("KOBO_SERVER_URL", "http://kobo.example.org")  # not https: the token would travel in clear
+    monkeypatch.setenv("KOBO_TOKEN", TOKEN)
+    monkeypatch.setenv("KOBO_ASSET_UIDS", ROBOTOOLBOX_UID)
+    result = materialize_kobo(tmp_path)
+    assert result.success
+    failures = result.asset_materializations_for_node("raw_kobo_api")[0].metadata["failed_assets"].value
+    assert set(failures) == {ROBOTOOLBOX_UID} and "kobo.example.org" in failures[ROBOTOOLBOX_UID]
+    assert TOKEN not in str(failures)

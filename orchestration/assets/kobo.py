@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ingestion.config import load_settings
+from ingestion.config import Settings, load_settings
 from ingestion.kobo import (KoboError, contract_for_asset, ingest_kobo_api, kobo_client_from_settings,
                             load_contracts_reporting)
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
@@ -42,10 +42,9 @@ def raw_kobo_api(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     # failed_assets, that survey's previous pull is kept, and the other sources still build and publish.
     if not settings.kobo_asset_uids:
         context.log.info("KOBO_ASSET_UIDS is not set: no KoBo survey is pulled from the API")
-    elif not settings.kobo_server_url or not settings.kobo_token:
-        message = "KOBO_ASSET_UIDS is set but KOBO_SERVER_URL or KOBO_TOKEN is not: set both in the environment"
-        failures = dict.fromkeys(settings.kobo_asset_uids, message)
-        context.log.error(f"{message}; no KoBo survey pulled, previous pulls kept")
+    elif (problem := _settings_problem(settings)) is not None:
+        failures = dict.fromkeys(settings.kobo_asset_uids, problem)
+        context.log.error(f"{problem}; no KoBo survey pulled, previous pulls kept")
     else:
         contracts, broken = load_contracts_reporting(Path(settings.kobo_contracts))
         for problem in broken:
@@ -81,3 +80,14 @@ def raw_kobo_api(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     )
     for key in RAW_KOBO_KEYS[1:]:
         yield dg.MaterializeResult(asset_key=key)
+
+
+def _settings_problem(settings: Settings) -> str | None:
+    """Why the configured surveys cannot be pulled at all (the message names no secret), or None."""
+    if not settings.kobo_server_url or not settings.kobo_token:
+        return "KOBO_ASSET_UIDS is set but KOBO_SERVER_URL or KOBO_TOKEN is not: set both in the environment"
+    try:
+        kobo_client_from_settings(settings.kobo_server_url, settings.kobo_token)
+    except KoboError as exc:  # e.g. a server URL the client refuses
+        return str(exc)
+    return None
