@@ -30,7 +30,8 @@ class PipelineResult:
     def success(self) -> bool:
         landing = [*self.series.values(), *self.partners.values()]
         kobo_failures = _metadata_value(self.main, "failed_assets") or {}
-        return self.main.success and not kobo_failures and all(result.success for result in landing)
+        return (self.main.success and not kobo_failures and not reference_failures(self.main)
+                and all(result.success for result in landing))
 
 
 def run_pipeline(settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING") -> PipelineResult:
@@ -67,6 +68,8 @@ def summarize(pipeline: PipelineResult, settings: Settings) -> tuple[list[str], 
             lines.append(f"  {key}: {rows} rows (run {series_result.run_id[:8]})")
         for _, message in step_failures(series_result.all_events):
             lines.append(f"  {key}: FAILED, previous version kept: {message[:500]}")
+    for table, message in reference_failures(pipeline.main).items():
+        lines.append(f"  {table}: FAILED, previous version kept: {message[:500]}")
     lines.append(f"Partner files in {settings.partner_inbox}: {len(pipeline.partners)} partner(s)")
     for partner, partner_result in pipeline.partners.items():
         for _, message in step_failures(partner_result.all_events):
@@ -122,6 +125,17 @@ def summarize(pipeline: PipelineResult, settings: Settings) -> tuple[list[str], 
         ]
     lines.append("Details: `make dev`, then open the run in the Dagster UI at http://localhost:3000")
     return lines, published
+
+
+def reference_failures(result: dg.ExecuteInProcessResult) -> dict[str, str]:
+    """SDG reference tables that could not be fetched in this run (their previous version was kept)."""
+    failures = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        entry = materialization.metadata.get("reference_failed")
+        if entry is not None:
+            failures[".".join(materialization.asset_key.path)] = entry.value
+    return failures
 
 
 def _metadata_value(result: dg.ExecuteInProcessResult, key: str):

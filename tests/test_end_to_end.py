@@ -214,6 +214,31 @@ def test_a_failing_series_keeps_its_previous_version_and_blocks_nothing_else(pip
     assert published_rows(pipeline_env, where="series_code = 'SI_COV_DISAB'") == before
 
 
+def test_reference_data_the_api_will_not_give_keeps_its_previous_version_and_blocks_nothing(
+        pipeline_env, tmp_path, monkeypatch):
+    from orchestration.run import reference_failures, summarize
+
+    assert materialize_all(pipeline_env).success
+    with duckdb.connect(str(pipeline_env.warehouse_path), read_only=True) as con:
+        hierarchy = con.execute("select * from raw_sdg.series_hierarchy order by all").fetchall()
+    snapshot = copy_snapshot(tmp_path / "no_hierarchy")
+    manifest = json.loads((snapshot / "manifest.json").read_text())
+    manifest["recordings"] = [r for r in manifest["recordings"] if r["path"] != "v1/sdg/Goal/List"]  # now a 404
+    (snapshot / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv("SDG_API_REPLAY_DIR", str(snapshot))
+
+    settings = load_settings()
+    pipeline = materialize_all(settings)
+    assert not pipeline.success  # `make run` exits non-zero...
+    assert pipeline.main.success and published_marts_materialized(pipeline.main)  # ...but publishes the rest
+    failures = reference_failures(pipeline.main)
+    assert list(failures) == ["raw_sdg.series_hierarchy"] and "Goal/List" in failures["raw_sdg.series_hierarchy"]
+    with duckdb.connect(str(pipeline_env.warehouse_path), read_only=True) as con:
+        assert con.execute("select * from raw_sdg.series_hierarchy order by all").fetchall() == hierarchy
+    lines, published = summarize(pipeline, settings)
+    assert published and any("raw_sdg.series_hierarchy: FAILED, previous version kept" in line for line in lines)
+
+
 def test_readme_questions_run_against_the_published_file(pipeline_env):
     """The README's analyst queries work on the published file and find data in the bundled sample."""
     import re

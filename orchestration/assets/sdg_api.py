@@ -7,6 +7,7 @@ backfilled from the UI.
 
 import dagster as dg
 
+from ingestion.sdg_api.client import SdgApiError
 from ingestion.sdg_api.land import land_series
 from ingestion.sdg_api.metadata import land_geo_areas, land_series_hierarchy
 from orchestration.resources import WAREHOUSE_POOL, SdgApiResource, WarehouseResource
@@ -94,12 +95,36 @@ def build_series_assets(series: tuple[str, ...], areas: tuple[int, ...] | None) 
     description="The SDG API's reference data, each table replaced whole in one transaction.",
 )
 def raw_sdg_reference(context: dg.AssetExecutionContext, warehouse: WarehouseResource, sdg_api: SdgApiResource):
+    # An API that cannot be reached (or keeps failing) leaves the previous reference tables as they were,
+    # each replaced in one transaction or not at all, and blocks nothing else: partner and survey data
+    # still build and publish. The failure is in each table's metadata (reference_failed) and the run summary.
     client = sdg_api.client()
+    loads, failed = [], {}
     with warehouse.connection() as con:
-        loads = [land_series_hierarchy(con, client, context.run_id), *land_geo_areas(con, client, context.run_id)]
+        for tables, land in ((["raw_sdg.series_hierarchy"], lambda: [land_series_hierarchy(con, client, context.run_id)]),
+                             (["raw_sdg.geo_areas", "raw_sdg.geo_area_tree"],
+                              lambda: land_geo_areas(con, client, context.run_id))):
+            try:
+                loads += land()
+            except SdgApiError as exc:
+                failed.update(dict.fromkeys(tables, str(exc)))
+                context.log.error(f"{', '.join(tables)}: {exc}; the previous version is kept")
+        kept = {table: con.execute(f"select count(*) from {table}").fetchone()[0]
+                for table in failed if _exists(con, table)}
     for load in loads:
         context.log.info(f"{load.table}: {load.rows} rows")
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(load.table.split(".")),
             metadata={"dagster/row_count": load.rows, "response_sha256": load.response_sha256},
         )
+    for table, message in failed.items():
+        yield dg.MaterializeResult(
+            asset_key=dg.AssetKey(table.split(".")),
+            metadata={"reference_failed": message, "previous_rows_kept": kept.get(table, 0)},
+        )
+
+
+def _exists(con, table: str) -> bool:
+    schema, name = table.split(".")
+    return bool(con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+                            [schema, name]).fetchone()[0])
