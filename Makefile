@@ -11,12 +11,12 @@ INSTALLED := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-# A value from .env (KEY=value, quotes allowed), for the defaults below: the environment wins, then
+# A value from .env (KEY=value, quotes and a trailing # comment allowed), for the defaults below: the environment wins, then
 # .env, then make's default, the same order orchestration/run.py reads them in.
-dotenv = $(strip $(shell [ -f .env ] && sed -n -E 's/^[[:space:]]*(export[[:space:]]+)?$(1)[[:space:]]*=[[:space:]]*//p' .env | tail -n 1 | sed -E 's/^"(.*)"$$/\1/; s/^'\''(.*)'\''$$/\1/'))
+dotenv = $(strip $(shell [ -f .env ] && sed -n -E 's/^[[:space:]]*(export[[:space:]]+)?$(1)[[:space:]]*=[[:space:]]*//p' .env | tail -n 1 | sed -E 's/[[:space:]]+\#.*$$//; s/^"(.*)"$$/\1/; s/^'\''(.*)'\''$$/\1/'))
 
 # One place for paths shared by Dagster, dbt and the run summary (see ingestion/config.py).
-export DAGSTER_HOME ?= $(or $(call dotenv,DAGSTER_HOME),$(CURDIR)/.dagster_home)
+export DAGSTER_HOME ?= $(abspath $(or $(call dotenv,DAGSTER_HOME),.dagster_home))
 export DBT_PROJECT_DIR := $(CURDIR)/dbt_project
 export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
