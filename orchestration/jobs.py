@@ -85,7 +85,10 @@ def partner_inbox_sensor(context: dg.SensorEvaluationContext, partner_inbox: Par
     """One run per partner whose files are new, changed or removed (cursor: each file's size and mtime);
     a removed file's rows are withdrawn by that run."""
     inbox = Path(partner_inbox.inbox)
-    seen: dict[str, list] = json.loads(context.cursor) if context.cursor else {}
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    if "files" not in cursor:  # the cursor's earlier form: the files alone
+        cursor = {"files": cursor, "changes": 0}
+    seen: dict[str, list] = cursor["files"]
     current = {str(f.path.relative_to(inbox)): [f.size, f.mtime] for f in scan_inbox(inbox)}
     changed: dict[str, list[str]] = {}
     for name, state in sorted(current.items()):
@@ -95,9 +98,12 @@ def partner_inbox_sensor(context: dg.SensorEvaluationContext, partner_inbox: Par
         changed.setdefault(name.split("/", 1)[0], []).append(f"{name}:removed after {seen[name]}")
     known = set(context.instance.get_dynamic_partitions(partner_partitions.name))
     new_partners = [partner for partner in list_partners(inbox) if partner not in known]
+    # One run per change: the same change seen again (a restart from the same cursor) has the same key;
+    # the change count tells apart a state seen before (a file moved back in keeps its mtime).
+    changes = cursor["changes"] + (1 if changed else 0)
     requests = [
         dg.RunRequest(
-            run_key=hashlib.sha256("|".join(states).encode()).hexdigest()[:16],  # one run per change
+            run_key=hashlib.sha256("|".join([*states, str(changes)]).encode()).hexdigest()[:16],
             partition_key=partner,
             tags={TRIGGER_TAG: "inbox"},
         )
@@ -107,7 +113,7 @@ def partner_inbox_sensor(context: dg.SensorEvaluationContext, partner_inbox: Par
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[partner_partitions.build_add_request(new_partners)] if new_partners else [],
-        cursor=json.dumps(current, sort_keys=True),
+        cursor=json.dumps({"files": current, "changes": changes}, sort_keys=True),
     )
 
 

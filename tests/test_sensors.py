@@ -50,10 +50,19 @@ def test_one_run_per_new_or_changed_partner_file(tmp_path):
         again = evaluate(instance, inbox, changed.cursor)
         assert [r.run_key for r in again.run_requests] == [r.run_key for r in arrived.run_requests]
         # A file taken out of the inbox: a run for its partner, which withdraws its rows.
+        kept = changed_file.read_bytes(), changed_file.stat()
         changed_file.unlink()
         removed = evaluate(instance, inbox, arrived.cursor)
         assert [r.partition_key for r in removed.run_requests] == ["ability_forum"]
         assert evaluate(instance, inbox, removed.cursor).run_requests == []
+        # Moved back in with its old mtime, then out again: each is a new change with its own run key.
+        changed_file.write_bytes(kept[0])
+        os.utime(changed_file, (kept[1].st_atime, kept[1].st_mtime))
+        back = evaluate(instance, inbox, removed.cursor)
+        changed_file.unlink()
+        again_removed = evaluate(instance, inbox, back.cursor)
+        keys = [r.run_key for result in (changed, removed, back, again_removed) for r in result.run_requests]
+        assert len(keys) == 4 and len(set(keys)) == 4
 
 
 def test_nightly_schedule_covers_every_known_partner(tmp_path):
