@@ -7,6 +7,8 @@ import csv
 import json
 import os
 import shutil
+import subprocess
+import sys
 from datetime import datetime, timezone
 
 import duckdb
@@ -22,6 +24,7 @@ from ingestion.partners import (
     list_partners,
     scan_inbox,
 )
+from tests.conftest import REPO
 from tests.partners_corpus.support import (
     NOW,
     SAMPLE_CONTRACTS,
@@ -273,11 +276,16 @@ def test_a_file_removed_from_the_inbox_is_withdrawn_and_comes_back_when_returned
     assert ws.rows("select * from raw_partners.file_observations where source_file = 'uk_ons_indicator_9-5-2.csv' order by all") == landed
 
 
-def test_a_missing_partner_folder_withdraws_nothing(ws):
-    uk(ws)
+@pytest.mark.parametrize("emptied", ["removed", "emptied"])
+def test_a_missing_or_empty_partner_folder_withdraws_nothing(ws, emptied):
+    paths = uk(ws)
     ws.run("uk_ons")
     before = ws.rows("select * from raw_partners.file_observations order by all")
-    shutil.rmtree(ws.inbox / "uk_ons")  # e.g. PARTNER_INBOX pointing at the wrong place
+    if emptied == "removed":
+        shutil.rmtree(ws.inbox / "uk_ons")  # e.g. PARTNER_INBOX pointing at the wrong place
+    else:
+        for path in paths:  # e.g. a sync tool replacing the folder's contents
+            path.unlink()
     result = ws.run("uk_ons", run_id="run-2")
     assert result.files == []
     assert ws.rows("select * from raw_partners.file_observations order by all") == before
@@ -622,3 +630,20 @@ def test_a_line_break_inside_a_quoted_cell_is_fine(ws):
     result = ws.run("quotes")
     assert result.files[0].errors == []
     assert result.observations_landed + result.observations_quarantined == 2
+
+
+def test_the_withdraw_script_takes_a_partners_last_file_out(ws):
+    paths = uk(ws)
+    ws.run("uk_ons")
+    ws.con.close()  # the script is another process: one DuckDB writer at a time
+    env = {**os.environ, "WAREHOUSE_PATH": str(ws.root / "warehouse.duckdb")}
+    script = [sys.executable, str(REPO / "scripts" / "withdraw_partner_files.py"), "uk_ons"]
+    done = subprocess.run([*script, paths[0].name, "never_sent.csv"], env=env, capture_output=True, text=True)
+    assert done.returncode == 1  # one name was not a landed file
+    assert f"uk_ons/{paths[0].name}: withdrawn" in done.stdout and "never_sent.csv: not found" in done.stdout
+    with duckdb.connect(str(ws.root / "warehouse.duckdb"), read_only=True) as con:
+        statuses = dict(con.execute("select source_file, status from raw_partners.files").fetchall())
+        rows = con.execute("select count(*) from raw_partners.file_observations where source_file = ?",
+                           [paths[0].name]).fetchone()[0]
+    assert statuses[paths[0].name] == "withdrawn" and statuses[paths[1].name] != "withdrawn" and rows == 0
+    assert all(path.exists() for path in paths)  # the inbox is never touched

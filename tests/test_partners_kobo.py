@@ -175,16 +175,24 @@ def test_the_same_export_again_is_a_no_op(con, tmp_path):
 
 def test_an_export_removed_from_the_inbox_withdraws_its_interviews(con, tmp_path):
     inbox, contracts, export = sample_copy(tmp_path)
+    other = inbox / PARTNER / "wave2.csv"
+    shutil.copyfile(export, other)  # a second export: the folder is not left empty
     run(con, inbox, contracts, tmp_path / "reports")
-    assert rows(con, "select count(*) from raw_kobo_restricted.submissions")[0][0] == 320  # 334 read, 14 excluded
+    assert rows(con, "select count(*) from raw_kobo_restricted.submissions where source_id = ?",
+                [f"{PARTNER}/{EXPORT}"])[0][0] == 320  # 334 read, 14 excluded
+    other.unlink()
     export.unlink()
+    (inbox / PARTNER / "placeholder.csv").write_text("")  # something left in the folder (refused as empty)
     second = run(con, inbox, contracts, tmp_path / "reports", run_id="run-2", now=LATER)
-    assert [(item.file_name, item.status) for item in second.files] == [(EXPORT, "withdrawn")]
+    assert {item.file_name: item.status for item in second.files} == {
+        "placeholder.csv": "rejected", EXPORT: "withdrawn", "wave2.csv": "withdrawn"}
     for table in ("raw_kobo_restricted.submissions", "raw_kobo_restricted.repeat_rows", "raw_kobo.loads",
                   "raw_kobo.exclusions", "raw_kobo.field_issues"):
         assert rows(con, f"select count(*) from {table}") == [(0,)], table
-    assert rows(con, "select status from raw_partners.files") == [("withdrawn",)]
-    assert "no longer in your inbox folder" in second.files[0].report_markdown.read_text()
+    assert rows(con, "select source_file, status from raw_partners.files order by 1") == [
+        (EXPORT, "withdrawn"), ("placeholder.csv", "rejected"), ("wave2.csv", "withdrawn")]
+    withdrawn = next(item for item in second.files if item.file_name == EXPORT)
+    assert "no longer in your inbox folder" in withdrawn.report_markdown.read_text()
 
 
 def test_a_changed_export_replaces_the_previous_one(con, tmp_path):

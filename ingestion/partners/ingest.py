@@ -318,9 +318,15 @@ def _ingest_partner(
             result.files.append(ingest_file(con, contract, file_path, run_id, now, pii_salt=pii_salt))
     for name, why in skipped:
         log.warning("partner %s: %s not read: %s", partner_id, name, why)
-    if real_dir(partner_dir(inbox, partner_id)):  # a missing folder (a wrong PARTNER_INBOX) withdraws nothing
-        present = {file_path.name for file_path in files} | {name for name, _ in skipped}
+    # A missing folder (a wrong PARTNER_INBOX) or an empty one (a sync half-way, a folder being replaced)
+    # withdraws nothing: only files missing beside files still there are taken as withdrawn.
+    present = {file_path.name for file_path in files} | {name for name, _ in skipped}
+    if present and real_dir(partner_dir(inbox, partner_id)):
         result.files += _withdraw_missing(con, partner_id, present, run_id, now)
+    elif con.execute("select count(*) from raw_partners.files where partner_id = ? and status <> 'withdrawn'",
+                     [partner_id]).fetchone()[0]:
+        log.warning("partner %s: the inbox folder is missing or empty; the files landed before stay in use "
+                    "(to withdraw them: scripts/withdraw_partner_files.py)", partner_id)
     index_md, index_html, per_file = write_partner_reports(
         con, partner_id, result.partner_name, [item.file_name for item in result.files],
         [problem.as_dict() for problem in result.errors], skipped, reports_dir)
@@ -332,20 +338,32 @@ def _ingest_partner(
 
 def _withdraw_missing(con: duckdb.DuckDBPyConnection, partner_id: str, present: set[str], run_id: str,
                       now: datetime) -> list[FileIngestResult]:
-    """Files landed before that are no longer in the partner's folder: each one's rows are withdrawn in its
-    own transaction (the inbox is what the partner currently vouches for; the file itself is gone already)."""
+    """Files landed before that are no longer in the partner's folder (the inbox is what the partner
+    currently vouches for; the file itself is gone already), withdrawn ones included."""
+    gone = [name for name, in con.execute("select source_file from raw_partners.files where partner_id = ? "
+                                          "order by 1", [partner_id]).fetchall() if name not in present]
+    return withdraw_files(con, partner_id, gone, run_id, now)
+
+
+def withdraw_files(con: duckdb.DuckDBPyConnection, partner_id: str, names: list[str], run_id: str,
+                   now: datetime) -> list[FileIngestResult]:
+    """Withdraw these landed files of the partner, each in its own transaction: their rows go (for a
+    KoBo export, its interviews too); ``raw_partners.files`` keeps them as ``withdrawn``. A file already
+    withdrawn is left as it is; a name never landed is not in the result."""
+    landed = {name: (file_format, sha256, status) for name, file_format, sha256, status in con.execute(
+        "select source_file, format, sha256, status from raw_partners.files where partner_id = ?",
+        [partner_id]).fetchall()}
     results = []
-    for name, file_format, sha256, status in con.execute(
-            "select source_file, format, sha256, status from raw_partners.files where partner_id = ? order by 1",
-            [partner_id]).fetchall():
-        if name in present:
+    for name in names:
+        if name not in landed:
             continue
+        file_format, sha256, status = landed[name]
         if status != "withdrawn":
             with transaction(con):
                 if file_format == "kobo":
                     withdraw_kobo_rows(con, partner_id, name)
                 withdraw_file(con, partner_id, name, run_id, now)
-            log.warning("partner %s: %s is no longer in the inbox; its rows were withdrawn", partner_id, name)
+            log.warning("partner %s: %s withdrawn; its rows were removed", partner_id, name)
         results.append(FileIngestResult(partner_id, name, sha256, "withdrawn", notes=[WITHDRAWN_NOTE]))
     return results
 
