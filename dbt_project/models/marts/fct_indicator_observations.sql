@@ -1,5 +1,5 @@
 -- One row per source x series x geo area x period x disaggregation, in canonical codes, with
--- small citizen-generated cells suppressed (see int_observations_suppressed).
+-- small civil-society and citizen-generated cells suppressed (see int_observations_suppressed).
 select
     observations.* exclude (geo_area_name, below_min_cell_size, is_secondary_suppression),
     countries.iso3,
