@@ -5,6 +5,7 @@ One baseline is built and published per module; each test copies it, changes the
 bad night would, runs main_job and looks at what was published (or not) and what the run says.
 """
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -180,20 +181,6 @@ def unmapped_code(con) -> Expected:
                     shown='"sex": "unmapped"')
 
 
-def small_cell_with_a_value(con) -> Expected:
-    """dbt suppresses cells it knows are small; a citizen-generated cell whose respondent count went
-    missing slips past it with its value, and the gate counts an unknown count as too small."""
-    partner, source_file, source_row = con.execute(
-        "select o.partner_id, o.source_file, o.source_row from raw_partners.file_observations o "
-        "join raw_partners.partners p using (partner_id) where p.source_type = 'citizen_generated' "
-        "and o.reason_code is null and o.value is not null and o.sample_size >= 5 order by all limit 1"
-    ).fetchone()
-    con.execute("update raw_partners.file_observations set sample_size = null, sample_size_raw = null "
-                "where partner_id = ? and source_file = ? and source_row = ?", [partner, source_file, source_row])
-    return Expected(FCT_SUITE, 'expect_column_values_to_be_null(value) where source_type == "citizen_generated"',
-                    None, lambda d: partner in {row["source_id"] for row in d["sample_rows"]}, shown=partner)
-
-
 def null_lineage(con) -> Expected:
     partner, rows = con.execute(
         "select partner_id, count(*) from raw_partners.observations group by all order by all limit 1").fetchone()
@@ -202,7 +189,7 @@ def null_lineage(con) -> Expected:
                     lambda d: {row["partner_id"] for row in d["sample_rows"]} == {partner}, shown=partner)
 
 
-VIOLATIONS = [out_of_range_percentage, duplicate_grain_row, unmapped_code, small_cell_with_a_value, null_lineage]
+VIOLATIONS = [out_of_range_percentage, duplicate_grain_row, unmapped_code, null_lineage]
 
 
 def assert_blocked(result, instance, settings, before: str) -> list[str]:
@@ -246,6 +233,25 @@ def test_violation_blocks_publication(gate, inject):
     assert expected.sample(found), found
     assert f"FAILED {expected.check}" in text
     assert f"ERROR {found['expectation']}: {found['unexpected_count']} unexpected" in text
+
+
+def test_a_small_cell_that_reaches_the_marts_blocks_publication(gate, monkeypatch):
+    """dbt suppresses every cell it knows is small, so no data can slip one past it any more; the gate is
+    the second line. Here the gate counts more respondents as too few (MIN_CELL_SIZE 1000) than dbt did
+    (5): the cells in between reach the fact table with their values, as a suppression bug would let them."""
+    import orchestration.checks as checks
+
+    strict = dataclasses.replace(load_settings(), min_cell_size=1000)
+    monkeypatch.setattr(checks, "load_settings", lambda env=None: strict)
+    before = digest(gate.published_path)
+    result, instance = run_main(gate)
+    text = "\n".join(assert_blocked(result, instance, gate, before))
+    details = blocking_failures(result)[FCT_SUITE].metadata["failing_expectations"].value
+    [small] = [d for d in details if d["expectation"].startswith(
+        'expect_column_values_to_be_null(value) where (source_type == "citizen_generated"')]
+    assert small["severity"] == "critical" and small["unexpected_count"] >= 1
+    assert all(row["source_type"] in ("citizen_generated", "civil_society") for row in small["sample_rows"])
+    assert f"ERROR {small['expectation']}: {small['unexpected_count']} unexpected" in text
 
 
 def test_dbt_test_failure_blocks_publication(gate):
