@@ -10,9 +10,10 @@
 {% endmacro %}
 
 {#- The names of the partner breakdowns without a canonical column (keys of the map column
-    `map_column`) found in civil-society and citizen-generated rows of `relation`; none at parse time. -#}
+    `map_column`) found in civil-society and citizen-generated rows of `relation`; none at parse time or before it exists. -#}
 {% macro partner_breakdown_keys(relation, map_column) %}
-    {% if not execute %}{{ return([]) }}{% endif %}
+    {#- none before the relation exists (`dbt compile` or `docs generate` on a fresh warehouse) -#}
+    {% if not execute or load_relation(relation) is none %}{{ return([]) }}{% endif %}
     {% set found = run_query("select distinct unnest(map_keys(" ~ map_column ~ ")) from " ~ relation
                              ~ " where source_type <> 'official' order by 1") %}
     {{ return(found.columns[0].values() | list) }}
