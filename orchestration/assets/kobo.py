@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from ingestion.config import Settings, load_settings
-from ingestion.kobo import (KoboError, contract_for_asset, ingest_kobo_api, kobo_client_from_settings,
+from ingestion.kobo import (KoboClient, KoboError, contract_for_asset, ingest_kobo_api, kobo_client_from_settings,
                             load_contracts_reporting)
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
@@ -40,16 +40,16 @@ def raw_kobo_api(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     failures: dict[str, str] = {}
     # Every problem is one survey's (or, for the settings, each configured survey's): it is named in
     # failed_assets, that survey's previous pull is kept, and the other sources still build and publish.
+    client, problem = _client(settings) if settings.kobo_asset_uids else (None, None)
     if not settings.kobo_asset_uids:
         context.log.info("KOBO_ASSET_UIDS is not set: no KoBo survey is pulled from the API")
-    elif (problem := _settings_problem(settings)) is not None:
+    elif client is None:
         failures = dict.fromkeys(settings.kobo_asset_uids, problem)
         context.log.error(f"{problem}; no KoBo survey pulled, previous pulls kept")
     else:
         contracts, broken = load_contracts_reporting(Path(settings.kobo_contracts))
         for problem in broken:
             context.log.error(f"KoBo contract not usable: {problem}")
-        client = kobo_client_from_settings(settings.kobo_server_url, settings.kobo_token)
         with warehouse.connection() as con:
             for uid in settings.kobo_asset_uids:
                 try:
@@ -82,12 +82,11 @@ def raw_kobo_api(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         yield dg.MaterializeResult(asset_key=key)
 
 
-def _settings_problem(settings: Settings) -> str | None:
-    """Why the configured surveys cannot be pulled at all (the message names no secret), or None."""
+def _client(settings: Settings) -> tuple[KoboClient | None, str | None]:
+    """The API client, or why the configured surveys cannot be pulled at all (the message names no secret)."""
     if not settings.kobo_server_url or not settings.kobo_token:
-        return "KOBO_ASSET_UIDS is set but KOBO_SERVER_URL or KOBO_TOKEN is not: set both in the environment"
+        return None, "KOBO_ASSET_UIDS is set but KOBO_SERVER_URL or KOBO_TOKEN is not: set both in the environment"
     try:
-        kobo_client_from_settings(settings.kobo_server_url, settings.kobo_token)
+        return kobo_client_from_settings(settings.kobo_server_url, settings.kobo_token), None
     except KoboError as exc:  # e.g. a server URL the client refuses
-        return str(exc)
-    return None
+        return None, str(exc)

@@ -109,8 +109,8 @@ def raw_sdg_reference(context: dg.AssetExecutionContext, warehouse: WarehouseRes
             except SdgApiError as exc:
                 failed.update(dict.fromkeys(tables, str(exc)))
                 context.log.error(f"{', '.join(tables)}: {exc}; the previous version is kept")
-        kept = {table: con.execute(f"select count(*) from {table}").fetchone()[0]
-                for table in failed if _exists(con, table)}
+        # land_* create their tables before fetching: a failed one exists, empty on a first run
+        kept = {table: con.execute(f"select count(*) from {table}").fetchone()[0] for table in failed}
     for load in loads:
         context.log.info(f"{load.table}: {load.rows} rows")
         yield dg.MaterializeResult(
@@ -120,11 +120,5 @@ def raw_sdg_reference(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     for table, message in failed.items():
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(table.split(".")),
-            metadata={"reference_failed": message, "previous_rows_kept": kept.get(table, 0)},
+            metadata={"reference_failed": message, "previous_rows_kept": kept[table]},
         )
-
-
-def _exists(con, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
-                            [schema, name]).fetchone()[0])
