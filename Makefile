@@ -1,5 +1,7 @@
-# Two commands for a newcomer: `make run` and `make test`. Both create the virtual environment
-# from the committed lock file when it is missing or out of date.
+# Two commands for a newcomer: `make run` and `make test`. Both create the virtual environment from the
+# committed lock files when it is missing or out of date: `make run` installs requirements.lock (what the
+# pipeline needs), `make test` adds requirements-test.lock (the same pins plus the test tools).
+# Both locks are compiled from pyproject.toml, with hashes, by `make lock`.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -8,6 +10,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 INSTALLED := $(VENV)/.installed
+INSTALLED_TEST := $(VENV)/.installed-test
+# The lock tool, pinned, in a virtual environment of its own so it never mixes with the pipeline's packages.
+LOCK_TOOL := pip-tools==7.6.2
+LOCK_VENV := .venv-lock
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --no-strip-extras \
+	--no-emit-index-url --no-emit-find-links
+PIP_INSTALL = $(BIN)/python -m pip install --disable-pip-version-check --no-input --quiet --require-hashes
+# pytest-xdist: one worker per core, tests handed out as workers free up; the expensive fixtures are
+# session- or module-scoped, so each worker builds one at most once.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist load
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
@@ -23,19 +36,25 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run test dev bench rollback clean
+.PHONY: help setup setup-test run test test-fast dev bench lock rollback clean
 
 help:
 	@echo "make run    set up, then run the main job on the bundled data and publish"
 	@echo "make test   set up, then run the whole test suite"
+	@echo "make test-fast  the suite without full pipeline runs and real dbt runs (about a minute)"
 	@echo "make dev    the Dagster UI on http://localhost:3000"
 	@echo "make bench  run every benchmark (reports/bench/*.json)"
 	@echo "make rollback  restore the previous published file"
+	@echo "make lock   recompile requirements.lock and requirements-test.lock from pyproject.toml"
 
 $(INSTALLED): requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}"'
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check --no-input --quiet -r requirements.lock
+	$(PIP_INSTALL) -r requirements.lock
+	@touch $@
+
+$(INSTALLED_TEST): $(INSTALLED) requirements-test.lock
+	$(PIP_INSTALL) -r requirements-test.lock
 	@touch $@
 
 $(MANIFEST): $(INSTALLED) $(DBT_SOURCES)
@@ -48,12 +67,18 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 
 setup: $(INSTALLED) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
+setup-test: setup $(INSTALLED_TEST)
+
 run: export SDG_API_MODE ?= $(or $(call dotenv,SDG_API_MODE),replay)
 run: setup
 	$(BIN)/python -m orchestration.run
 
-test: setup
-	$(BIN)/python -m pytest
+test: setup-test
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL)
+
+# The inner loop: everything but full pipeline runs (`e2e`) and real dbt runs (`dbt`); `make test` runs all.
+test-fast: setup-test
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not e2e and not dbt"
 
 dev: export SDG_API_MODE ?= $(or $(call dotenv,SDG_API_MODE),replay)
 dev: setup
@@ -61,6 +86,14 @@ dev: setup
 
 bench: setup
 	$(BIN)/python -m bench
+
+# Keeps today's pins where pyproject.toml still allows them (pip-compile reads the existing lock);
+# `make lock LOCK_ARGS=--upgrade` moves every pin to the newest allowed release.
+lock:
+	@[ -x $(LOCK_VENV)/bin/pip-compile ] || { $(PYTHON) -m venv $(LOCK_VENV) && \
+		$(LOCK_VENV)/bin/python -m pip install --disable-pip-version-check --quiet $(LOCK_TOOL); }
+	$(PIP_COMPILE) $(LOCK_ARGS) -o requirements.lock pyproject.toml
+	$(PIP_COMPILE) $(LOCK_ARGS) --extra test -c requirements.lock -o requirements-test.lock pyproject.toml
 
 rollback: $(INSTALLED)
 	$(BIN)/python scripts/rollback.py

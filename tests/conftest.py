@@ -1,4 +1,9 @@
-"""Shared fixtures. Tests read only files inside this repository (tests/data, data/)."""
+"""Shared settings and fixtures. Tests read only files inside this repository (tests/data, data/).
+
+The expensive fixtures (a whole pipeline run, the local API servers) live in tests/fixtures/.
+Markers: ``e2e`` for tests that run the whole pipeline, ``dbt`` for tests that run dbt for real;
+`make test-fast` leaves both out, `make test` runs everything.
+"""
 
 from __future__ import annotations
 
@@ -16,16 +21,59 @@ TEST_DATA = REPO / "tests" / "data"
 SNAPSHOT = REPO / "data" / "sdg_api" / "snapshot"
 SAMPLE_PAGE = TEST_DATA / "sdg_api" / "series_data_SH_OOP_XPD_EARNNET40_area4_page1.json"
 DBT = Path(sys.executable).parent / "dbt"
+DBT_PROJECT = REPO / "dbt_project"
+MANIFEST = DBT_PROJECT / "target" / "manifest.json"
+
+pytest_plugins = ["tests.fixtures.pipeline", "tests.fixtures.servers"]
+
+
+def dbt_env(warehouse: Path, project: Path = DBT_PROJECT, **extra: str) -> dict[str, str]:
+    """The environment a dbt subprocess runs in: the given warehouse and project (and the worker's own
+    DBT_LOG_PATH, inherited)."""
+    return {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DBT_PROJECT_DIR": str(project),
+            "DBT_PROFILES_DIR": str(project), **extra}
+
+
+def run_dbt(*args: str, warehouse: Path, project: Path = DBT_PROJECT, **env: str) -> subprocess.CompletedProcess:
+    """The real dbt, in a subprocess, on ``warehouse``: what `make`, dagster-dbt and a developer run."""
+    return subprocess.run([str(DBT), *args], cwd=project, env=dbt_env(warehouse, project, **env),
+                          capture_output=True, text=True)
+
+
+def _manifest_is_stale() -> bool:
+    """Like make's rule for the manifest: missing, or older than a dbt source file."""
+    if not MANIFEST.exists():
+        return True
+    built = MANIFEST.stat().st_mtime
+    return any(path.stat().st_mtime > built for path in DBT_PROJECT.rglob("*")
+               if path.suffix in (".sql", ".yml", ".csv") and not {"target", "logs"} & set(path.parts))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """`dbt parse` when the manifest is missing or stale, as `make setup` does, once per session and
+    before any xdist worker starts: the code location reads the manifest when it is imported."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not _manifest_is_stale():
+        return
+    completed = run_dbt("parse", "--quiet", warehouse=REPO / "warehouse" / "warehouse.duckdb")
+    if completed.returncode != 0:
+        raise pytest.UsageError(f"dbt parse failed:\n{completed.stdout}{completed.stderr}")
+    MANIFEST.touch()
 
 
 @pytest.fixture(scope="session", autouse=True)
+def dbt_log_folder(tmp_path_factory: pytest.TempPathFactory):
+    """dbt writes its log beside the project unless told otherwise: each worker gets a folder of its own."""
+    folder = tmp_path_factory.mktemp("dbt_logs")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DBT_LOG_PATH", str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="session")
 def dbt_manifest() -> Path:
-    """`dbt parse` once per session, as `make setup` does: the code location loads the manifest."""
-    env = {**os.environ, "DBT_PROJECT_DIR": str(REPO / "dbt_project"), "DBT_PROFILES_DIR": str(REPO / "dbt_project")}
-    completed = subprocess.run([str(DBT), "parse", "--quiet"], cwd=REPO / "dbt_project", env=env,
-                               capture_output=True, text=True)
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    return REPO / "dbt_project" / "target" / "manifest.json"
+    """The manifest `dbt parse` wrote at session start (or `make setup` before it)."""
+    assert MANIFEST.exists()
+    return MANIFEST
 
 
 @pytest.fixture
@@ -35,18 +83,10 @@ def sample_page() -> dict:
 
 @pytest.fixture
 def pipeline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Point every setting at a temporary directory and the bundled replay snapshot."""
-    from ingestion.config import load_settings
+    """Every setting pointed at a temporary directory and the bundled replay snapshot."""
+    from tests.fixtures.pipeline import isolated_settings
 
-    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse" / "warehouse.duckdb"))
-    monkeypatch.setenv("PUBLISHED_PATH", str(tmp_path / "warehouse" / "published.duckdb"))
-    monkeypatch.setenv("SDG_API_MODE", "replay")
-    monkeypatch.setenv("SDG_API_REPLAY_DIR", str(SNAPSHOT))
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    monkeypatch.setenv("REPORTS_DIR", str(tmp_path / "reports"))
-    for name in ("SDG_SERIES", "SDG_AREAS", "SDG_API_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    return load_settings()
+    return isolated_settings(monkeypatch, tmp_path)
 
 
 def copy_snapshot(destination: Path) -> Path:

@@ -2,15 +2,13 @@
 exact row counts, the same contents for the same seed, and a passing `dbt build` on its output."""
 
 import importlib.util
-import os
 import shutil
-import subprocess
 import sys
 
 import duckdb
 import pytest
 
-from tests.conftest import DBT, REPO
+from tests.conftest import REPO, run_dbt
 
 OFFICIAL, CIVIL_SOCIETY = 2_000, 500
 TABLES = ["raw_sdg.series_observations", "raw_sdg.series_code_lists", "raw_sdg.series_loads",
@@ -67,15 +65,13 @@ def test_same_seed_same_contents(generated):
     assert _fingerprint(first)["raw_sdg.series_observations"] != _fingerprint(other_seed)["raw_sdg.series_observations"]
 
 
+@pytest.mark.dbt
 def test_dbt_build_passes_on_the_generated_warehouse(generated, tmp_path):
     (path, *_), _ = generated
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copyfile(path, warehouse)
-    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "MIN_CELL_SIZE": "5",
-           "DBT_PROJECT_DIR": str(REPO / "dbt_project"), "DBT_PROFILES_DIR": str(REPO / "dbt_project")}
-    completed = subprocess.run([str(DBT), "build", "--target-path", str(tmp_path / "target"),
-                                "--log-path", str(tmp_path / "logs")],
-                               cwd=REPO / "dbt_project", env=env, capture_output=True, text=True)
+    completed = run_dbt("build", "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
+                        warehouse=warehouse, MIN_CELL_SIZE="5")
     assert completed.returncode == 0, completed.stdout[-4000:]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         by_source = dict(con.execute("select source_type, count(*) from marts.fct_indicator_observations "

@@ -17,6 +17,7 @@ def test_dbt_parse_produces_the_models(dbt_manifest):
     assert models["stg_sdg__observations"]["schema"] == "staging"
 
 
+@pytest.mark.dbt
 def test_profile_resolves_warehouse_path_like_the_config_module(tmp_path):
     """`dbt debug` connects to the file WAREHOUSE_PATH names (relative to the repo root)."""
     target = tmp_path / "debug.duckdb"
@@ -28,6 +29,7 @@ def test_profile_resolves_warehouse_path_like_the_config_module(tmp_path):
     assert target.exists()
 
 
+@pytest.mark.dbt
 @pytest.mark.parametrize("raw, expected", [("", "< 5"), ("12", "< 12"), ("0", None), ("five", None)])
 def test_min_cell_size_is_read_like_the_config_module(tmp_path, raw, expected):
     """Empty means the default; a value the pipeline would refuse stops dbt too, never weakening suppression."""
@@ -43,6 +45,7 @@ def test_min_cell_size_is_read_like_the_config_module(tmp_path, raw, expected):
         assert f"sample_size {expected} as below_min_cell_size" in completed.stdout
 
 
+@pytest.mark.dbt
 def test_the_whole_project_compiles_on_a_fresh_warehouse(tmp_path):
     """`dbt compile` (and `docs generate`) before any model was built: macros that look at built tables wait."""
     env = {**os.environ, "WAREHOUSE_PATH": str(tmp_path / "fresh.duckdb"),

@@ -5,17 +5,17 @@ Runs the real `dbt build` on a copy of the dbt project (so a test can edit a see
 hand-made warehouse (the fixture of tests/test_marts.py, with three series).
 """
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from ingestion.warehouse import connect
-from tests.conftest import DBT, REPO
+from tests.conftest import REPO, run_dbt
 from tests.test_marts import SERIES, _load_fixture
+
+pytestmark = pytest.mark.dbt
 
 RELANDED, REMOVED, UNCHANGED = SERIES, "SL_TLF_UEM_REMOVED", "SL_TLF_UEM_UNCHANGED"
 MODEL = "intermediate.int_sdg_observations_coded"
@@ -42,9 +42,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def _build(project: Path, warehouse: Path, *args: str) -> str:
-    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "MIN_CELL_SIZE": "5",
-           "DBT_PROJECT_DIR": str(project), "DBT_PROFILES_DIR": str(project)}
-    completed = subprocess.run([str(DBT), "build", *args], cwd=project, env=env, capture_output=True, text=True)
+    completed = run_dbt("build", *args, warehouse=warehouse, project=project, MIN_CELL_SIZE="5")
     assert completed.returncode == 0, completed.stdout[-4000:]
     return completed.stdout
 

@@ -1,6 +1,9 @@
-"""Every asset materialized for real (Dagster, dbt, GX, DuckDB) from the replay snapshot to the published file."""
+"""Every asset materialized for real (Dagster, dbt, GX, DuckDB) from the replay snapshot to the published file.
 
-import hashlib
+The whole pipeline runs once (the session's ``baseline``, tests/fixtures/pipeline.py); the tests that read
+use it as it is, and each test that changes something runs again on its own copy (``from_baseline``).
+"""
+
 import json
 import re
 import subprocess
@@ -13,6 +16,9 @@ import pytest
 
 from ingestion.config import PROJECT_ROOT, load_settings
 from tests.conftest import SAMPLE_PAGE, SNAPSHOT, copy_snapshot
+from tests.fixtures.pipeline import digest
+
+pytestmark = pytest.mark.e2e
 
 PUBLISHED_COLUMNS = "period_label, sex, age_group, location, income_quantile, other_disaggregation, value"
 FCT_KEY = dg.AssetKey(["marts", "fct_indicator_observations"])
@@ -56,8 +62,8 @@ def published_marts_materialized(result) -> bool:
     }
 
 
-def test_sample_page_flows_to_the_published_file(pipeline_env):
-    pipeline = materialize_all(pipeline_env)
+def test_sample_page_flows_to_the_published_file(baseline):
+    pipeline_env, pipeline = baseline.settings, baseline.pipeline
     assert pipeline.success
     result = pipeline.main
     rows = published_rows(pipeline_env, PUBLISHED_COLUMNS, "series_code = 'SH_OOP_XPD_EARNNET40' and source_type = 'official'")
@@ -116,12 +122,11 @@ def test_sample_page_flows_to_the_published_file(pipeline_env):
     assert evaluations and all(e.passed for e in evaluations)
 
 
-def test_running_twice_publishes_the_same_rows(pipeline_env):
-    assert materialize_all(pipeline_env).success
-    first = published_rows(pipeline_env)
-    assert materialize_all(pipeline_env).success
-    assert published_rows(pipeline_env) == first
-    with duckdb.connect(str(pipeline_env.warehouse_path), read_only=True) as con:
+def test_running_twice_publishes_the_same_rows(baseline, from_baseline):
+    first = published_rows(baseline.settings)
+    assert materialize_all(from_baseline).success
+    assert published_rows(from_baseline) == first
+    with duckdb.connect(str(from_baseline.warehouse_path), read_only=True) as con:
         raw = con.execute("select count(*), count(distinct record_id) from raw_sdg.series_observations").fetchone()
     assert raw[0] == raw[1] == sum(json.loads(p.read_text())["totalElements"] for p in (SNAPSHOT / "series_data").glob("*.json"))
 
@@ -132,9 +137,9 @@ def test_running_twice_publishes_the_same_rows(pipeline_env):
      ("-2", "expect_column_values_to_be_between(value) where unit == \"PT\"")],
     ids=["percent-over-100", "negative-percent"],
 )
-def test_blocking_check_stops_publication_of_a_bad_row(pipeline_env, tmp_path, monkeypatch, bad_value, failing):
-    assert materialize_all(pipeline_env).success
-    before = hashlib.sha256(pipeline_env.published_path.read_bytes()).hexdigest()
+def test_blocking_check_stops_publication_of_a_bad_row(from_baseline, tmp_path, monkeypatch, bad_value, failing):
+    pipeline_env = from_baseline
+    before = digest(pipeline_env.published_path)
 
     snapshot = copy_snapshot(tmp_path / "bad_snapshot")
     page_file = snapshot / "series_data" / SAMPLE_PAGE.name  # the real page, served for the default series
@@ -158,7 +163,7 @@ def test_blocking_check_stops_publication_of_a_bad_row(pipeline_env, tmp_path, m
     else:  # dbt tests the same rule, and a failing dbt test stops the build before the suite runs
         assert set(failed) == {"assert_values_within_unit_range"}, list(failed)
         assert failed["assert_values_within_unit_range"].metadata["dagster_dbt/failed_row_count"].value == 1
-    assert hashlib.sha256(pipeline_env.published_path.read_bytes()).hexdigest() == before
+    assert digest(pipeline_env.published_path) == before
 
 
 def make_run() -> subprocess.CompletedProcess:
@@ -167,11 +172,12 @@ def make_run() -> subprocess.CompletedProcess:
                           cwd=PROJECT_ROOT)
 
 
-def test_make_run_exits_non_zero_and_prints_why_when_the_gate_blocks(pipeline_env, tmp_path, monkeypatch):
+def test_make_run_exits_non_zero_and_prints_why_when_the_gate_blocks(from_baseline, tmp_path, monkeypatch):
+    pipeline_env = from_baseline
     good = make_run()
     assert good.returncode == 0, good.stdout + good.stderr
     assert f"Published: {pipeline_env.published_path}" in good.stdout
-    before = hashlib.sha256(pipeline_env.published_path.read_bytes()).hexdigest()
+    before = digest(pipeline_env.published_path)
 
     snapshot = copy_snapshot(tmp_path / "bad_snapshot")
     page_file = snapshot / "series_data" / SAMPLE_PAGE.name
@@ -182,7 +188,7 @@ def test_make_run_exits_non_zero_and_prints_why_when_the_gate_blocks(pipeline_en
     bad = make_run()
 
     assert bad.returncode == 1, bad.stdout + bad.stderr
-    assert hashlib.sha256(pipeline_env.published_path.read_bytes()).hexdigest() == before
+    assert digest(pipeline_env.published_path) == before
     out = bad.stdout
     assert f"NOT published: {pipeline_env.published_path} was left as it was" in out
     failed = [line for line in out.splitlines() if line.strip().startswith("FAILED ")]
@@ -196,8 +202,8 @@ def test_make_run_exits_non_zero_and_prints_why_when_the_gate_blocks(pipeline_en
     assert checks in alert.read_text()
 
 
-def test_a_failing_series_keeps_its_previous_version_and_blocks_nothing_else(pipeline_env, tmp_path, monkeypatch):
-    assert materialize_all(pipeline_env).success
+def test_a_failing_series_keeps_its_previous_version_and_blocks_nothing_else(from_baseline, tmp_path, monkeypatch):
+    pipeline_env = from_baseline
     before = published_rows(pipeline_env, where="series_code = 'SI_COV_DISAB'")
     assert before
 
@@ -216,10 +222,10 @@ def test_a_failing_series_keeps_its_previous_version_and_blocks_nothing_else(pip
 
 
 def test_reference_data_the_api_will_not_give_keeps_its_previous_version_and_blocks_nothing(
-        pipeline_env, tmp_path, monkeypatch):
+        from_baseline, tmp_path, monkeypatch):
     from orchestration.run import reference_failures, summarize
 
-    assert materialize_all(pipeline_env).success
+    pipeline_env = from_baseline
     with duckdb.connect(str(pipeline_env.warehouse_path), read_only=True) as con:
         hierarchy = con.execute("select * from raw_sdg.series_hierarchy order by all").fetchall()
     snapshot = copy_snapshot(tmp_path / "no_hierarchy")
@@ -240,21 +246,19 @@ def test_reference_data_the_api_will_not_give_keeps_its_previous_version_and_blo
     assert published and any("raw_sdg.series_hierarchy: FAILED, previous version kept" in line for line in lines)
 
 
-def test_readme_questions_run_against_the_published_file(pipeline_env):
+def test_readme_questions_run_against_the_published_file(baseline):
     """The README's analyst queries work on the published file and find data in the bundled sample."""
-    import re
-
     from tests.conftest import REPO
 
-    assert materialize_all(pipeline_env).success
+    assert baseline.pipeline.success
     queries = re.findall(r"```sql\n(.*?)```", (REPO / "README.md").read_text(), re.S)
     assert len(queries) >= 5
-    with duckdb.connect(str(pipeline_env.published_path), read_only=True) as con:
+    with duckdb.connect(str(baseline.settings.published_path), read_only=True) as con:
         for query in queries:
             assert con.execute(query).fetchall(), query
 
 
-def test_nothing_personal_reaches_the_published_file_reports_or_logs(pipeline_env, tmp_path, monkeypatch):
+def test_nothing_personal_reaches_the_published_file_reports_or_logs(baseline):
     """Names, phones, device ids, household codes and exact coordinates of the sample survey appear
     nowhere an analyst, a partner or a data engineer can read them."""
     import csv
@@ -272,13 +276,12 @@ def test_nothing_personal_reaches_the_published_file_reports_or_logs(pipeline_en
                 secrets.add(row[column])
     assert len(secrets) > 500  # the scan has something to find
 
-    reports = tmp_path / "reports"
-    monkeypatch.setenv("REPORTS_DIR", str(reports))
-    pipeline = materialize_all(load_settings())
+    reports = baseline.settings.reports_dir
+    pipeline = baseline.pipeline
     assert pipeline.main.success
 
     texts = []
-    with duckdb.connect(str(pipeline_env.published_path), read_only=True) as con:
+    with duckdb.connect(str(baseline.settings.published_path), read_only=True) as con:
         for schema, table in con.execute("select schema_name, table_name from duckdb_tables()").fetchall():
             texts.append(" ".join(map(str, con.execute(f"select * from {schema}.{table}").fetchall())))
     texts += [path.read_text(encoding="utf-8", errors="replace") for path in reports.rglob("*") if path.is_file()]

@@ -18,27 +18,22 @@ from ingestion.kobo import (
     parse_contract,
 )
 from ingestion.warehouse import connect
+from tests.fixtures.servers import KOBO_TOKEN as TOKEN
 from tests.kobo_api_server import (
     FORMPACK_UID,
     ROBOTOOLBOX_UID,
     FakeKoboApi,
-    formpack_asset,
-    robotoolbox_asset,
 )
 
 REPO = Path(__file__).resolve().parent.parent
 CONTRACTS = REPO / "tests" / "data" / "kobo" / "contracts"
-TOKEN = "kobo-test-token-5f2a9c"
 SALT = "test-salt-not-a-secret-0123456789"
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def api():
-    with FakeKoboApi(TOKEN) as server:
-        server.assets[ROBOTOOLBOX_UID] = robotoolbox_asset()
-        server.assets[FORMPACK_UID] = formpack_asset()
-        yield server
+def api(kobo_api: FakeKoboApi) -> FakeKoboApi:
+    return kobo_api
 
 
 def client_for(api: FakeKoboApi, token: str = TOKEN, sleeps: list | None = None, **kwargs) -> KoboClient:

@@ -8,9 +8,8 @@ import pytest
 
 from ingestion.config import load_settings
 from tests.conftest import REPO
-from tests.kobo_api_server import FORMPACK_UID, ROBOTOOLBOX_UID, FakeKoboApi, formpack_asset, robotoolbox_asset
-
-TOKEN = "kobo-asset-test-token-8d1e"
+from tests.fixtures.servers import KOBO_TOKEN as TOKEN
+from tests.kobo_api_server import FORMPACK_UID, ROBOTOOLBOX_UID, FakeKoboApi
 SALT = "asset-test-salt-not-a-secret-42"
 
 
@@ -23,15 +22,12 @@ def materialize_kobo(tmp_path):
 
 
 @pytest.fixture
-def kobo_env(tmp_path, monkeypatch):
+def kobo_env(kobo_api: FakeKoboApi, tmp_path, monkeypatch) -> FakeKoboApi:
     monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
     monkeypatch.setenv("KOBO_CONTRACTS", str(REPO / "tests" / "data" / "kobo" / "contracts"))
     monkeypatch.setenv("PII_SALT", SALT)
-    with FakeKoboApi(TOKEN) as server:
-        server.assets[ROBOTOOLBOX_UID] = robotoolbox_asset()
-        server.assets[FORMPACK_UID] = formpack_asset()
-        monkeypatch.setenv("KOBO_SERVER_URL", server.server_url)
-        yield server
+    monkeypatch.setenv("KOBO_SERVER_URL", kobo_api.server_url)
+    return kobo_api
 
 
 def test_configured_surveys_are_pulled_and_land_restricted(kobo_env, tmp_path, monkeypatch, caplog):

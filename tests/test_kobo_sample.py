@@ -5,9 +5,6 @@ written independently in Python."""
 
 import csv
 import importlib.util
-import os
-import subprocess
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,6 +14,7 @@ import pytest
 from ingestion.kobo import ingest_kobo_export, load_contract, parse_contract
 from ingestion.kobo.form import FormDefinition
 from ingestion.warehouse import connect
+from tests.conftest import run_dbt
 
 REPO = Path(__file__).resolve().parent.parent
 # The export is the fictional partner's inbox file; the XLSForm stays beside the survey's data folder.
@@ -136,7 +134,6 @@ def land_micro(con, tmp_path):
     assert ingest_kobo_export(con, path, contract, pii_salt=None, run_id="r", now=NOW).submissions_landed == 8
 
 
-DBT = Path(sys.executable).with_name("dbt")
 CELL_COLUMNS = "series_code, disability_status, sex, age_group, sample_size, value, below_min_cell_size"
 SAMPLE_CONTRACT = REPO / "contracts" / "kobo" / "demo_wg_household_2025.yml"
 
@@ -153,11 +150,8 @@ def kobo_cells(tmp_path_factory):
                            run_id="r", now=NOW)
         sample_answers = [fields for (fields,) in con.execute(
             "select fields from raw_kobo_restricted.submissions where survey_id = 'demo_wg_household_2025'").fetchall()]
-    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "MIN_CELL_SIZE": "5",
-           "DBT_PROJECT_DIR": str(REPO / "dbt_project"), "DBT_PROFILES_DIR": str(REPO / "dbt_project")}
-    completed = subprocess.run([str(DBT), "run", "--select", "+int_kobo_indicator_cells_aggregated",
-                                "--target-path", str(directory / "target")],
-                               cwd=REPO / "dbt_project", env=env, capture_output=True, text=True)
+    completed = run_dbt("run", "--select", "+int_kobo_indicator_cells_aggregated", "--target-path",
+                        str(directory / "target"), warehouse=warehouse, MIN_CELL_SIZE="5")
     assert completed.returncode == 0, completed.stdout[-4000:]
     con = duckdb.connect(str(warehouse), read_only=True)
     yield con, sample_answers
@@ -169,6 +163,7 @@ def cells(con, survey_id: str) -> list[tuple]:
                        "where survey_id = ? order by all", [survey_id]).fetchall()
 
 
+@pytest.mark.dbt
 def test_dbt_aggregation_gives_the_hand_computed_cells(kobo_cells):
     con, _ = kobo_cells
     micro = [cell[:6] for cell in cells(con, "micro_wg")]
@@ -195,6 +190,7 @@ def test_dbt_aggregation_gives_the_hand_computed_cells(kobo_cells):
     ]
 
 
+@pytest.mark.dbt
 def test_dbt_aggregation_flags_cells_under_the_minimum_size(kobo_cells):
     con, _ = kobo_cells
     micro = cells(con, "micro_wg")
@@ -203,6 +199,7 @@ def test_dbt_aggregation_flags_cells_under_the_minimum_size(kobo_cells):
     assert all(cell[4] < 5 for cell in micro if cell[6])
 
 
+@pytest.mark.dbt
 def test_disability_prevalence_on_the_sample_matches_the_washington_group_rule(kobo_cells):
     con, answers = kobo_cells
     total = con.execute("""select sample_size, value from intermediate.int_kobo_indicator_cells_aggregated
@@ -221,6 +218,7 @@ def test_disability_prevalence_on_the_sample_matches_the_washington_group_rule(k
 
 @pytest.mark.parametrize("series", ["CGD_INCOME_LOSS", "CGD_HEALTH_COST_HARDSHIP", "CGD_DISABILITY_PREVALENCE",
                                     "CGD_HEALTH_ACCESS_BARRIER_BUILDING"])
+@pytest.mark.dbt
 def test_every_sample_indicator_yields_a_published_total(kobo_cells, series):
     con, _ = kobo_cells
     totals = con.execute("""select count(*), min(sample_size), bool_or(below_min_cell_size)

@@ -5,15 +5,15 @@ then the real `dbt build` runs on that file, tests included.
 """
 
 import datetime as dt
-import os
-import subprocess
 
 import duckdb
 import pytest
 
 from ingestion.landing import ensure_landing_tables
 from ingestion.warehouse import connect
-from tests.conftest import DBT, REPO
+from tests.conftest import run_dbt
+
+pytestmark = pytest.mark.dbt
 
 FETCHED = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
 SERIES = "SL_TLF_UEM"
@@ -132,10 +132,7 @@ def marts(tmp_path_factory):
     warehouse = directory / "warehouse.duckdb"
     with connect(warehouse) as con:
         _load_fixture(con)
-    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "MIN_CELL_SIZE": "5",
-           "DBT_PROJECT_DIR": str(REPO / "dbt_project"), "DBT_PROFILES_DIR": str(REPO / "dbt_project")}
-    completed = subprocess.run([str(DBT), "build", "--target-path", str(directory / "target")],
-                               cwd=REPO / "dbt_project", env=env, capture_output=True, text=True)
+    completed = run_dbt("build", "--target-path", str(directory / "target"), warehouse=warehouse, MIN_CELL_SIZE="5")
     assert completed.returncode == 0, completed.stdout[-4000:]
     con = duckdb.connect(str(warehouse), read_only=True)
     yield con

@@ -10,12 +10,6 @@ from ingestion.partners import ContractError, load_contract
 from tests.partners_corpus.support import SAMPLE_CONTRACTS, UK_CONTRACTS
 
 
-@pytest.fixture(scope="session", autouse=True)
-def dbt_manifest():
-    """These tests never touch dbt: skip the suite-wide `dbt parse` (shared target directory)."""
-    return None
-
-
 GOOD = """\
 contract_version: 1
 partner: {id: demo, name: Demo partner, type: civil_society}

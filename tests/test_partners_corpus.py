@@ -26,12 +26,6 @@ BAD = CORPUS / "bad"
 GOOD_ROWS = 5  # bad/good.csv
 
 
-@pytest.fixture(scope="session", autouse=True)
-def dbt_manifest():
-    """These tests never touch dbt: skip the suite-wide `dbt parse` (shared target directory)."""
-    return None
-
-
 # --- the binary and oversized inputs, built here rather than committed -----------------------------
 
 

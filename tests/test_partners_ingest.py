@@ -36,12 +36,6 @@ from tests.partners_corpus.support import (
 )
 
 
-@pytest.fixture(scope="session", autouse=True)
-def dbt_manifest():
-    """These tests never touch dbt: skip the suite-wide `dbt parse` (shared target directory)."""
-    return None
-
-
 @pytest.fixture
 def ws(tmp_path):
     space = workspace(tmp_path)

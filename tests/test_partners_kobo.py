@@ -40,12 +40,6 @@ SAMPLE_SUMMARY = ("320 interviews kept, 14 set aside: 4 pilot interviews before 
                   "by an edit.")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def dbt_manifest():
-    """These tests never touch dbt: skip the suite-wide `dbt parse` (shared target directory)."""
-    return None
-
-
 @pytest.fixture
 def con():
     connection = duckdb.connect()

@@ -16,12 +16,6 @@ from ingestion.partners.read import CELLS, FileRejected, detect_delimiter, stage
 from ingestion.partners.sniff import choose_encoding, sniff_file
 
 
-@pytest.fixture(scope="session", autouse=True)
-def dbt_manifest():
-    """These tests never touch dbt: skip the suite-wide `dbt parse` (shared target directory)."""
-    return None
-
-
 CONTRACT = """\
 contract_version: 1
 partner: {id: reader, name: Reader test, type: civil_society}

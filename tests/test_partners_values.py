@@ -14,12 +14,6 @@ from ingestion.partners.rules import _number
 from tests.conftest import REPO
 
 
-@pytest.fixture(scope="session", autouse=True)
-def dbt_manifest():
-    """These tests never touch dbt: skip the suite-wide `dbt parse` (shared target directory)."""
-    return None
-
-
 @pytest.mark.parametrize(
     ("raw", "label", "start", "end"),
     [

@@ -1,15 +1,14 @@
 """The quality gate end to end: real Dagster runs of main_job (landing checks, dbt build and tests, GX
 suites, publication) on a copy of a warehouse built from the bundled inputs.
 
-One baseline is built and published per module; each test copies it, changes the warehouse the way a
-bad night would, runs main_job and looks at what was published (or not) and what the run says.
+The session's baseline run (tests/fixtures/pipeline.py) is built and published once; each test copies it,
+changes the warehouse the way a bad night would, runs main_job and looks at what was published (or not)
+and what the run says.
 """
 
 import dataclasses
-import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,29 +25,16 @@ from expectations.registry import LANDING_COUNTS_KEY, discover
 from ingestion.config import load_settings
 from ingestion.publish import previous_files
 from orchestration.resources import PUBLISHED_KEY
-from tests.conftest import REPO, SNAPSHOT
+from tests.conftest import REPO
+from tests.fixtures.pipeline import digest
+
+pytestmark = pytest.mark.e2e
 
 
 FCT_SUITE = "marts/fct_indicator_observations:fct_indicator_observations_suite"
 SDG_SUITE = "raw_sdg/series_observations:raw_sdg_series_observations_suite"
 PARTNER_SUITE = "raw_partners/observations:raw_partners_observations_suite"
 RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
-
-
-def set_env(mp: pytest.MonkeyPatch, root: Path):
-    mp.setenv("WAREHOUSE_PATH", str(root / "warehouse" / "warehouse.duckdb"))
-    mp.setenv("PUBLISHED_PATH", str(root / "warehouse" / "published.duckdb"))
-    mp.setenv("REPORTS_DIR", str(root / "reports"))
-    mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
-    mp.setenv("SDG_API_MODE", "replay")
-    mp.setenv("SDG_API_REPLAY_DIR", str(SNAPSHOT))
-    for name in ("SDG_SERIES", "SDG_AREAS", "SDG_API_BASE_URL", "ROW_COUNT_CHANGE_WARN", "MIN_CELL_SIZE"):
-        mp.delenv(name, raising=False)
-    return load_settings()
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def published(result: dg.ExecuteInProcessResult) -> bool:
@@ -69,33 +55,10 @@ def run_main(settings) -> tuple[dg.ExecuteInProcessResult, dg.DagsterInstance]:
     return job.execute_in_process(instance=instance, raise_on_error=False, run_config=RUN_CONFIG), instance
 
 
-@dataclass
-class Baseline:
-    root: Path
-    digest: str
-    main: dg.ExecuteInProcessResult
-
-
-@pytest.fixture(scope="module")
-def baseline(tmp_path_factory) -> Baseline:
-    from orchestration.run import run_pipeline, summarize
-
-    root = tmp_path_factory.mktemp("gate_baseline")
-    with pytest.MonkeyPatch.context() as mp:
-        settings = set_env(mp, root)
-        pipeline = run_pipeline(settings, dg.DagsterInstance.ephemeral(), log_level="ERROR")
-        lines, was_published = summarize(pipeline, settings)
-        assert pipeline.main.success and was_published, "\n".join(lines)
-    return Baseline(root=root, digest=digest(settings.published_path), main=pipeline.main)
-
-
 @pytest.fixture
-def gate(tmp_path, monkeypatch, baseline):
+def gate(from_baseline):
     """A copy of the baseline warehouse and published file, and the environment pointing at them."""
-    shutil.copytree(baseline.root / "warehouse", tmp_path / "warehouse")
-    settings = set_env(monkeypatch, tmp_path)
-    assert digest(settings.published_path) == baseline.digest
-    return settings
+    return from_baseline
 
 
 # -- the baseline ------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """The real client, against the replay snapshot and against a local HTTP server speaking the API."""
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -34,12 +33,12 @@ def test_replay_refuses_requests_it_did_not_record():
 
 
 @pytest.fixture
-def api():
+def api(sdg_api: FakeSdgApi) -> FakeSdgApi:
+    """The real Afghanistan page for every Series/Data request, and the real first five areas."""
     page = json.loads(SAMPLE_PAGE.read_text())
-    with FakeSdgApi() as server:
-        server.routes["GeoArea/List"] = lambda params: json.loads((TEST_DATA / "sdg_api" / "geo_area_list_first5.json").read_text())
-        server.routes["Series/Data"] = lambda params: page
-        yield server
+    sdg_api.routes["GeoArea/List"] = lambda params: json.loads((TEST_DATA / "sdg_api" / "geo_area_list_first5.json").read_text())
+    sdg_api.routes["Series/Data"] = lambda params: page
+    return sdg_api
 
 
 def live_client(api: FakeSdgApi, sleeps: list[float] | None = None, **kwargs) -> SdgApiClient:

@@ -28,12 +28,12 @@ AREAS = [(4, "Afghanistan"), (8, "Albania"), (12, "Algeria"), (16, "American Sam
 
 
 @pytest.fixture
-def api():
-    with FakeSdgApi() as server:
-        server.records = synthetic.observations(SPEC, AREAS)
-        server.add_series(SPEC.code, server.records, {"dimensions": synthetic.code_list_response(SPEC),
-                                                      "attributes": synthetic.attribute_list_response(SPEC)})
-        yield server
+def api(sdg_api: FakeSdgApi) -> FakeSdgApi:
+    """One synthetic series over five real areas, with its code lists."""
+    sdg_api.records = synthetic.observations(SPEC, AREAS)
+    sdg_api.add_series(SPEC.code, sdg_api.records, {"dimensions": synthetic.code_list_response(SPEC),
+                                                    "attributes": synthetic.attribute_list_response(SPEC)})
+    return sdg_api
 
 
 def client_for(api, **kwargs) -> SdgApiClient:

@@ -68,9 +68,11 @@ def test_one_run_per_new_or_changed_partner_file(tmp_path):
 def test_nightly_schedule_covers_every_known_partner(tmp_path):
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         instance.add_dynamic_partitions(partner_partitions.name, ["a_partner", "b_partner"])
-        context = dg.build_schedule_context(instance=instance,
-                                            scheduled_execution_time=dt.datetime(2026, 11, 21, 2, tzinfo=dt.timezone.utc))
-        requests = list(nightly_partners_schedule(context))
+        # As a context manager: built on an instance_for_test, the context would otherwise leave that instance
+        # set as the process's current defs-state storage, and a later test's Definitions would find it gone.
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=dt.datetime(
+                2026, 11, 21, 2, tzinfo=dt.timezone.utc)) as context:
+            requests = list(nightly_partners_schedule(context))
         assert [(r.partition_key, r.run_key) for r in requests] == [
             ("a_partner", "2026-11-21:a_partner"), ("b_partner", "2026-11-21:b_partner")]
 
