@@ -49,6 +49,8 @@ from great_expectations.data_context.types.resource_identifiers import (  # noqa
 from great_expectations.execution_engine import pandas_execution_engine  # noqa: E402
 from great_expectations.expectations import Expectation  # noqa: E402
 
+from expectations.data_docs_cache import share_template_cache  # noqa: E402
+
 # GX fingerprints every frame it is given (a full hash of its values) for batch markers this runner
 # never reads; on large chunks that hash costs as much as the validation itself.
 pandas_execution_engine.HASH_THRESHOLD = 0
@@ -154,6 +156,7 @@ class Validator:
         )
         self.data_docs_dir = Path(data_docs_dir) if data_docs_dir else None
         if self.data_docs_dir is not None:
+            share_template_cache()
             self._context.add_data_docs_site(
                 site_name=DATA_DOCS_SITE,
                 site_config={

@@ -1,8 +1,8 @@
 """Shared settings and fixtures. Tests read only files inside this repository (tests/data, data/).
 
 The expensive fixtures (a whole pipeline run, the local API servers) live in tests/fixtures/.
-Markers: ``e2e`` for tests that run the whole pipeline, ``dbt`` for tests that run dbt for real;
-`make test-fast` leaves both out, `make test` runs everything.
+Markers: ``e2e`` for tests that run the whole pipeline, ``dbt`` for tests that run dbt for real, ``gx`` for
+tests that validate the GX suites with GX; `make test-fast` leaves those out, `make test` runs everything.
 """
 
 from __future__ import annotations

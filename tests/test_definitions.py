@@ -79,3 +79,15 @@ def test_dagster_validates_the_workspace(tmp_path):
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "Validation successful" in completed.stdout + completed.stderr
     assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_landing_jobs_leave_the_whole_table_suites_to_main_job():
+    """A landing suite reads its whole table: once a night in main_job, not again in every series or
+    partner run (where it had cost more than the landing itself)."""
+    from orchestration.checks import LANDING_SUITE_CHECK_KEYS
+    from orchestration.definitions import defs
+
+    for name in ("sdg_series_job", "partner_job"):
+        assert defs.resolve_job_def(name).asset_layer.asset_graph.asset_check_keys == set(), name
+    main_checks = defs.resolve_job_def("main_job").asset_layer.asset_graph.asset_check_keys
+    assert set(LANDING_SUITE_CHECK_KEYS) <= main_checks

@@ -17,6 +17,8 @@ from ingestion.config import load_settings
 from ingestion.publish import publish
 from tests.conftest import REPO, SNAPSHOT
 
+pytestmark = pytest.mark.gx
+
 SETTINGS = load_settings({"MIN_CELL_SIZE": "5"})
 LANDING_TABLES = {"raw_sdg.series_observations", "raw_sdg.series_code_lists", "raw_sdg.series_loads",
                   "raw_sdg.series_hierarchy", "raw_sdg.geo_areas", "raw_sdg.geo_area_tree",
@@ -502,6 +504,23 @@ def test_data_docs_page_for_each_validation(tmp_path):
     html = page.read_text()
     assert "fct_indicator_observations" in html and "250" in html
     assert (docs / "index.html").is_file()
+
+
+def test_data_docs_templates_are_compiled_once_per_process(tmp_path, monkeypatch):
+    """GX builds a Jinja environment per page; the shared bytecode cache spares every later page the compile."""
+    import jinja2
+
+    with duckdb.connect() as con:
+        fct_table(con)
+        validate_fct(Validator(data_docs_dir=tmp_path / "first"), con, run_name="warm")
+        compiles = []
+        original = jinja2.Environment.compile
+        monkeypatch.setattr(jinja2.Environment, "compile", lambda self, *a, **k: compiles.append(a) or original(
+            self, *a, **k))
+        result = validate_fct(Validator(data_docs_dir=tmp_path / "second"), con, run_name="again")
+    page = Path(result.data_docs.removeprefix("file://"))
+    assert page.is_file() and "fct_indicator_observations" in page.read_text()
+    assert compiles == []
 
 
 def test_vocabulary_and_units_come_from_the_dbt_seeds():
