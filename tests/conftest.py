@@ -60,6 +60,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     MANIFEST.touch()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest first: whole pipeline runs, then dbt and GX, then the rest. xdist hands tests out in this
+    order, so the short ones fill the end and both workers finish together. The sort is stable: within
+    each group the order stays the random one pytest-randomly chose (it shuffles before this hook)."""
+    def weight(item: pytest.Item) -> int:
+        return 0 if item.get_closest_marker("e2e") else 1 if (
+            item.get_closest_marker("dbt") or item.get_closest_marker("gx")) else 2
+
+    items.sort(key=weight)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def dbt_log_folder(tmp_path_factory: pytest.TempPathFactory):
     """dbt writes its log beside the project unless told otherwise: each worker gets a folder of its own."""
