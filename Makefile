@@ -17,11 +17,10 @@ LOCK_VENV := .venv-lock
 PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --no-strip-extras \
 	--no-emit-index-url --no-emit-find-links
 PIP_INSTALL = $(BIN)/python -m pip install --disable-pip-version-check --no-input --quiet --require-hashes
-# pytest-xdist: one worker per core. Tests are handed out one at a time as workers free up (xdist would
-# otherwise pre-assign a quarter of the suite to each worker), longest first (tests/conftest.py), so both
-# workers finish together; the expensive fixtures are session- or module-scoped, built once per worker.
+# pytest-xdist: one worker per core, tests handed out as workers free up; the expensive fixtures are
+# session- or module-scoped, so each worker builds one at most once.
 PYTEST_WORKERS ?= auto
-PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist load --maxschedchunk 1
+PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist load
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
