@@ -18,7 +18,7 @@ from ingestion.kobo import (
     parse_contract,
 )
 from ingestion.warehouse import connect
-from tests.fixtures.servers import KOBO_TOKEN as TOKEN
+from tests.fixtures.servers import FAKE_API_TOKEN as TOKEN
 from tests.kobo_api_server import (
     FORMPACK_UID,
     ROBOTOOLBOX_UID,

@@ -8,7 +8,7 @@ import pytest
 
 from ingestion.config import load_settings
 from tests.conftest import REPO
-from tests.fixtures.servers import KOBO_TOKEN as TOKEN
+from tests.fixtures.servers import FAKE_API_TOKEN as TOKEN
 from tests.kobo_api_server import FORMPACK_UID, ROBOTOOLBOX_UID, FakeKoboApi
 SALT = "asset-test-salt-not-a-secret-42"
 
