@@ -60,18 +60,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     MANIFEST.touch()
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Longest first: whole pipeline runs, then dbt and GX, then the rest, so no pipeline run is left for
-    the end of a worker's queue. (xdist's first chunks give most of the pipeline runs to one worker, beside
-    the other's lighter tests: measured faster than spreading them, as two at once contend for the cores.)
-    The sort is stable: within each group the order stays the one pytest-randomly shuffled before this hook."""
-    def weight(item: pytest.Item) -> int:
-        return 0 if item.get_closest_marker("e2e") else 1 if (
-            item.get_closest_marker("dbt") or item.get_closest_marker("gx")) else 2
-
-    items.sort(key=weight)
-
-
 @pytest.fixture(scope="session", autouse=True)
 def dbt_log_folder(tmp_path_factory: pytest.TempPathFactory):
     """dbt writes its log beside the project unless told otherwise: each worker gets a folder of its own."""
