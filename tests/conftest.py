@@ -81,14 +81,6 @@ def sample_page() -> dict:
     return json.loads(SAMPLE_PAGE.read_text(encoding="utf-8"))
 
 
-@pytest.fixture
-def pipeline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Every setting pointed at a temporary directory and the bundled replay snapshot."""
-    from tests.fixtures.pipeline import isolated_settings
-
-    return isolated_settings(monkeypatch, tmp_path)
-
-
 def copy_snapshot(destination: Path) -> Path:
     """A writable copy of the bundled snapshot, for tests that alter a response."""
     shutil.copytree(SNAPSHOT, destination)
