@@ -41,7 +41,7 @@ export PYTHONPATH := $(CURDIR)
 help:
 	@echo "make run    set up, then run the main job on the bundled data and publish"
 	@echo "make test   set up, then run the whole test suite"
-	@echo "make test-fast  the suite without full pipeline runs, dbt runs and GX validations (about 75 s)"
+	@echo "make test-fast  the suite without full pipeline runs, dbt runs and GX validations (under a minute)"
 	@echo "make dev    the Dagster UI on http://localhost:3000"
 	@echo "make bench  run every benchmark (reports/bench/*.json)"
 	@echo "make rollback  restore the previous published file"

@@ -43,7 +43,9 @@ class FakeJsonServer:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # serve_forever checks for shutdown every poll_interval: the default 0.5 s was paid by every test.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
+                                        daemon=True)
 
     def respond(self, path: str, params: dict[str, list[str]], headers: Mapping[str, str]) -> Answer:
         raise NotImplementedError
