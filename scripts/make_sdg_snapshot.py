@@ -1,139 +1,206 @@
-"""Build the SDG API replay snapshot in data/sdg_api/snapshot/ (deterministic: same output every run).
+"""Build the SDG API replay snapshot (data/sdg_api/snapshot/) from the Global SDG Indicators Database,
+October 2020 (Gapminder's DDF copy), for the series in data/sdg_api/default_series.csv and every area.
 
-Real recordings are kept as they are; every response there is no real recording for is synthesized
-by ingestion/sdg_api/synthetic.py in the API's exact shape, and marked `"synthetic": true` in
-manifest.json. Run: .venv/bin/python scripts/make_sdg_snapshot.py
+    .venv/bin/python scripts/make_sdg_snapshot.py --source <folder of the DDF copy>
+
+Deterministic: the same copy gives the same bytes. Every response is what the API would answer to the
+requests the real client makes (GeoArea/List, then Series/Data in batches of areas and pages of 1000),
+rebuilt by ingestion/sdg_api/ddf.py; bodies are stored compressed (xz) and replay serves them
+decompressed, byte for byte. The one series the copy lacks, SH_OOP_XPD_EARNNET40 (first released in
+2025), comes from the real Afghanistan recording kept in the snapshot. What is reconstructed is said in
+the snapshot's README and in each manifest entry's `reconstructed`.
 """
 
 from __future__ import annotations
 
+import argparse
+import csv
 import json
+import lzma
+import shutil
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingestion.sdg_api import synthetic  # noqa: E402
+from ingestion.sdg_api import ddf  # noqa: E402
+from ingestion.sdg_api.client import DEFAULT_AREA_BATCH_SIZE, DEFAULT_PAGE_SIZE, area_batches  # noqa: E402
 from ingestion.sdg_api.series import default_series  # noqa: E402
-from ingestion.sdg_api.synthetic import SeriesSpec  # noqa: E402
 
-SNAPSHOT = Path(__file__).resolve().parent.parent / "data" / "sdg_api" / "snapshot"
-RECORDED_AT = "2026-11-21T00:00:00Z"  # the day this snapshot was assembled
-AREAS = [(4, "Afghanistan")]  # the real recording covers Afghanistan; synthetic series follow it
-PAGE_SIZE = 1000  # the client's default page size: replay answers exactly the requests it makes
-
+ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOT = ROOT / "data" / "sdg_api" / "snapshot"
+M49_REGIONS = ROOT / "data" / "sdg_api" / "sources" / "m49_regions.csv"
+RECORDED_AT = "2020-10-19T00:00:00Z"  # when the copy was taken (its commit date); becomes fetched_at
+# The copy has no release codes: its series are all of one extract, named so (never an invented code).
+RELEASE = "2020-10 extract"
 REAL_SERIES = "SH_OOP_XPD_EARNNET40"
 REAL_PAGE = "series_data/series_data_SH_OOP_XPD_EARNNET40_area4_page1.json"
-
-SPECS = [
-    SeriesSpec("SI_POV_DAY1", "1", "1.1", "1.1.1",
-               "Proportion of population below international poverty line (%)", "PERCENT",
-               {"Sex": ["BOTHSEX", "FEMALE", "MALE"], "Age": ["ALLAGE", "<15", "15-64", "65+"],
-                "Location": ["ALLAREA", "URBAN", "RURAL"]}, (10.0, 45.0)),
-    SeriesSpec("SI_COV_DISAB", "1", "1.3", "1.3.1",
-               "Proportion of population with severe disabilities receiving disability cash benefit, by sex (%)",
-               "PERCENT", {"Sex": ["BOTHSEX", "FEMALE", "MALE"]}, (0.5, 12.0)),
-    SeriesSpec("SE_TOT_CPLR", "4", "4.1", "4.1.2",
-               "Completion rate, by sex, location, wealth quintile and education level (%)", "PERCENT",
-               {"Education level": ["PRIMAR", "LOWSEC", "UPPSEC"], "Sex": ["BOTHSEX", "FEMALE", "MALE"],
-                "Location": ["ALLAREA", "URBAN", "RURAL"], "Quantile": ["_T", "Q1", "Q2", "Q3", "Q4", "Q5"]},
-               (15.0, 85.0)),
-    SeriesSpec("SL_TLF_UEM", "8", "8.5", "8.5.2",
-               "Unemployment rate, by sex, age and persons with disabilities (%)", "PERCENT",
-               {"Sex": ["BOTHSEX", "FEMALE", "MALE"], "Age": ["15+", "15-24", "25+"],
-                "Disability status": ["_T", "PD", "PWD"]}, (5.0, 30.0)),
-    SeriesSpec("SL_TLF_NEET", "8", "8.6", "8.6.1",
-               "Proportion of youth (aged 15-24 years) not in education, employment or training, by sex (%)",
-               "PERCENT", {"Sex": ["BOTHSEX", "FEMALE", "MALE"], "Age": ["15-24"]}, (25.0, 70.0)),
-    SeriesSpec("SL_EMP_FTLINJUR", "8", "8.8", "8.8.1",
-               "Fatal occupational injuries among employees, by sex and migrant status (per 100,000 employees)",
-               "PER_100000_EMP", {"Sex": ["BOTHSEX", "FEMALE", "MALE"],
-                                  "Migratory status": ["_T", "MS_MIGRANT", "MS_NONMIGRANT"]}, (0.5, 15.0)),
-    SeriesSpec("SE_INF_DSBL", "4", "4.a", "4.a.1",
-               "Proportion of schools with access to adapted infrastructure and materials for students with disabilities, by education level (%)",
-               "PERCENT", {"Education level": ["PRIMAR", "LOWSEC", "UPPSEC"]}, (2.0, 30.0)),
-]
-
-GOALS = {"1": "End poverty in all its forms everywhere",
-         "3": "Ensure healthy lives and promote well-being for all at all ages",
-         "4": "Ensure inclusive and equitable quality education and promote lifelong learning opportunities for all",
-         "8": "Promote sustained, inclusive and sustainable economic growth, full and productive employment and decent work for all"}
-REAL_SPEC = SeriesSpec(REAL_SERIES, "3", "3.8", "3.8.2",
-                       "Proportion of the population with positive out-of-pocket household expenditure on health "
-                       "exceeding 40% of household discretionary budget, by location, quintile, type of household "
-                       "and characteristics of the head of household (%)", "PERCENT", {}, (0, 100))
+REAL_RECORDED_AT = "2026-11-21T00:00:00Z"  # the day the real recording was added (it has no fetch date)
+REAL_HIERARCHY = {"goal": "3", "target": "3.8", "indicator": "3.8.2",
+                  "description": "Proportion of the population with positive out-of-pocket household expenditure on "
+                                 "health exceeding 40% of household discretionary budget, by location, quintile, type of "
+                                 "household and characteristics of the head of household (%)"}
+EXTRACT = "the Global SDG Indicators Database, October 2020 extract (Gapminder DDF copy)"
+GOALS = {
+    "1": "End poverty in all its forms everywhere",
+    "2": "End hunger, achieve food security and improved nutrition and promote sustainable agriculture",
+    "3": "Ensure healthy lives and promote well-being for all at all ages",
+    "4": "Ensure inclusive and equitable quality education and promote lifelong learning opportunities for all",
+    "5": "Achieve gender equality and empower all women and girls",
+    "6": "Ensure availability and sustainable management of water and sanitation for all",
+    "7": "Ensure access to affordable, reliable, sustainable and modern energy for all",
+    "8": "Promote sustained, inclusive and sustainable economic growth, full and productive employment and decent work for all",
+    "9": "Build resilient infrastructure, promote inclusive and sustainable industrialization and foster innovation",
+    "10": "Reduce inequality within and among countries",
+    "11": "Make cities and human settlements inclusive, safe, resilient and sustainable",
+    "12": "Ensure sustainable consumption and production patterns",
+    "13": "Take urgent action to combat climate change and its impacts",
+    "14": "Conserve and sustainably use the oceans, seas and marine resources for sustainable development",
+    "15": "Protect, restore and sustainably use terrestrial ecosystems, sustainably manage forests, combat "
+          "desertification, and halt and reverse land degradation and halt biodiversity loss",
+    "16": "Promote peaceful and inclusive societies for sustainable development, provide access to justice for all "
+          "and build effective, accountable and inclusive institutions at all levels",
+    "17": "Strengthen the means of implementation and revitalize the Global Partnership for Sustainable Development",
+}
 
 
-def write(relative: str, payload, recordings: list, path: str, params: dict, synthetic_: bool) -> None:
-    target = SNAPSHOT / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
-    recordings.append({"path": path, "params": params, "file": relative, "recorded_at": RECORDED_AT,
-                       "synthetic": synthetic_})
+def body(payload) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def goal_hierarchy(specs: list[SeriesSpec]) -> list[dict]:
-    goals: dict[str, dict] = {}
-    for spec in specs:
-        goal = goals.setdefault(spec.goal, {"code": spec.goal, "title": GOALS[spec.goal], "description": GOALS[spec.goal],
-                                            "uri": f"/v1/sdg/Goal/{spec.goal}", "targets": []})
-        target = next((t for t in goal["targets"] if t["code"] == spec.target), None)
-        if target is None:
-            target = {"goal": spec.goal, "code": spec.target, "title": f"Target {spec.target}",
-                      "description": f"Target {spec.target}", "uri": f"/v1/sdg/Target/{spec.target}", "indicators": []}
-            goal["targets"].append(target)
-        target["indicators"].append({
-            "goal": None, "target": None, "code": spec.indicator, "description": f"Indicator {spec.indicator}",
-            "tier": "1", "uri": f"/v1/sdg/Indicator/{spec.indicator}",
-            "series": [{"goal": None, "target": None, "indicator": None, "release": release, "code": spec.code,
-                        "description": spec.description, "uri": f"/v1/sdg/Series/{spec.code}"}
-                       for release in ("2025.Q4.G.01", "2025.Q2.G.03")],  # one entry per release, unsorted
-        })
-    return [goals[code] for code in sorted(goals, key=int)]
+class Writer:
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.recordings: list[dict] = []
+
+    def add(self, relative: str, content: bytes, path: str, params: dict, reconstructed: str,
+            recorded_at: str = RECORDED_AT, compress: bool = True) -> None:
+        if compress:
+            relative += ".xz"
+            content = lzma.compress(content, preset=9 | lzma.PRESET_EXTREME)
+        target = self.out / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        self.recordings.append({"path": path, "params": params, "file": relative, "recorded_at": recorded_at,
+                                "synthetic": False, "reconstructed": reconstructed})
 
 
-def main() -> None:
-    specs = {spec.code: spec for spec in SPECS}
+def series_data(writer: Writer, code: str, areas: list[int], records: list[dict], dimensions: list, attributes: list,
+                reconstructed: str) -> int:
+    by_area: dict[int, list[dict]] = {}
+    for record in records:
+        by_area.setdefault(int(record["geoAreaCode"]), []).append(record)
+    pages = 0
+    for batch in area_batches(areas, DEFAULT_AREA_BATCH_SIZE):
+        batch_records = [r for area in batch for r in by_area.get(area, [])]
+        for page in ddf.pages(batch_records, DEFAULT_PAGE_SIZE, dimensions, attributes):
+            writer.add(f"series_data/{code}/areas_{batch[0]}-{batch[-1]}_page{page['pageNumber']}.json", body(page),
+                       "v1/sdg/Series/Data",
+                       {"seriesCode": [code], "areaCode": [str(a) for a in batch], "pageSize": [str(DEFAULT_PAGE_SIZE)],
+                        "page": [str(page["pageNumber"])]}, reconstructed)
+            pages += 1
+    return pages
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--source", type=Path, required=True, help="folder of the DDF copy (ddf--*.csv)")
+    parser.add_argument("--out", type=Path, default=SNAPSHOT)
+    args = parser.parse_args(argv)
+    copy = ddf.read_ddf(args.source)
     wanted = default_series()
-    missing = [code for code in wanted if code not in specs and code != REAL_SERIES]
+    missing = [code for code in wanted if code not in copy.series and code != REAL_SERIES]
     if missing:
-        raise SystemExit(f"no recording or synthetic spec for default series {missing}")
-    recordings: list[dict] = []
-    real_page = json.loads((SNAPSHOT / REAL_PAGE).read_text(encoding="utf-8"))
-    recordings.append({"path": "v1/sdg/Series/Data", "file": REAL_PAGE, "recorded_at": RECORDED_AT, "synthetic": False,
-                       "params": {"seriesCode": [REAL_SERIES], "areaCode": ["4"], "pageSize": ["1000"], "page": ["1"]}})
-    recordings.append({"path": "v1/sdg/GeoArea/List", "params": {}, "file": "geo_area/geo_area_list_afghanistan.json",
-                       "recorded_at": RECORDED_AT, "synthetic": False})
-    # The real page carries the series' code lists in its envelope, in the Dimensions/Attributes shape.
-    write(f"code_lists/{REAL_SERIES}_dimensions.json", real_page["dimensions"], recordings,
-          f"v1/sdg/Series/{REAL_SERIES}/Dimensions", {}, True)
-    write(f"code_lists/{REAL_SERIES}_attributes.json", real_page["attributes"], recordings,
-          f"v1/sdg/Series/{REAL_SERIES}/Attributes", {}, True)
-    for code in wanted:
-        if code == REAL_SERIES:
-            continue
-        spec = specs[code]
-        write(f"code_lists/{code}_dimensions.json", synthetic.code_list_response(spec), recordings,
-              f"v1/sdg/Series/{code}/Dimensions", {}, True)
-        write(f"code_lists/{code}_attributes.json", synthetic.attribute_list_response(spec), recordings,
-              f"v1/sdg/Series/{code}/Attributes", {}, True)
-        for page in synthetic.pages(synthetic.observations(spec, AREAS), PAGE_SIZE):
-            write(f"series_data/{code}_area4_page{page['pageNumber']}.json", page, recordings, "v1/sdg/Series/Data",
-                  {"seriesCode": [code], "areaCode": ["4"], "pageSize": [str(PAGE_SIZE)],
-                   "page": [str(page["pageNumber"])]}, True)
-    tree = [{"geoAreaCode": 1, "geoAreaName": "World", "type": "Region", "children": [
-        {"geoAreaCode": 142, "geoAreaName": "Asia", "type": "Region", "children": [
-            {"geoAreaCode": 34, "geoAreaName": "Southern Asia", "type": "Region", "children": [
-                {"geoAreaCode": 4, "geoAreaName": "Afghanistan", "type": "Country", "children": None}]}]}]}]
-    write("geo_area/geo_area_tree.json", tree, recordings, "v1/sdg/GeoArea/Tree", {}, True)
-    hierarchy_specs = [REAL_SPEC, *[specs[c] for c in wanted if c != REAL_SERIES]]
-    write("hierarchy/goal_list_includechildren.json", goal_hierarchy(hierarchy_specs), recordings,
-          "v1/sdg/Goal/List", {"includechildren": ["true"]}, True)
-    manifest = {"description": "Recorded and synthetic UN SDG API responses served by SDG_API_MODE=replay. "
-                               "See README.md for sources; generated by scripts/make_sdg_snapshot.py.",
-                "recordings": recordings}
-    (SNAPSHOT / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    print(f"{len(recordings)} recordings ({sum(r['synthetic'] for r in recordings)} synthetic) in {SNAPSHOT}")
+        raise SystemExit(f"default series not in the copy: {missing}")
+    real_page = json.loads((args.out / REAL_PAGE).read_bytes())
+    # Start clean: everything goes but the README and the real recording.
+    keep = {args.out / "README.md", args.out / REAL_PAGE, args.out / "series_data"}
+    for child in [*args.out.iterdir(), *(args.out / "series_data").iterdir()]:
+        if child not in keep and child.exists():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    writer = Writer(args.out)
+    areas = sorted(copy.areas)
+    writer.add("geo_area/geo_area_list.json", body(ddf.geo_area_list(copy)), "v1/sdg/GeoArea/List", {},
+               f"every area of {EXTRACT}, in the real answer's shape")
+    membership = [tuple(int(v) for v in row.values()) for row in csv.DictReader(M49_REGIONS.open(encoding="utf-8"))]
+    writer.add("geo_area/geo_area_tree.json", body(ddf.geo_area_tree(copy, membership)), "v1/sdg/GeoArea/Tree", {},
+               "World > M49 region > sub-region > country from data/sdg_api/sources/m49_regions.csv; the copy has no tree")
+    series_codes = [code for code in wanted if code in copy.series]
+    hierarchy = ddf.goal_list(copy, series_codes, GOALS, release=RELEASE)
+    _add_real_series_to_hierarchy(hierarchy)
+    writer.add("hierarchy/goal_list_includechildren.json", body(hierarchy), "v1/sdg/Goal/List",
+               {"includechildren": ["true"]},
+               f"the default series of {EXTRACT} nested by goal, target and indicator; titles of targets and "
+               f"indicators are not in the copy (named by code); release is '{RELEASE}', not an API release code")
+    totals = {}
+    for code in series_codes:
+        dimensions, attributes = ddf.code_lists(copy, code)
+        records = ddf.series_records(copy, code)
+        note = (f"rebuilt from {EXTRACT}: values, codes and years as in the copy; SDMX codes by rule, null where none "
+                "is known; source names the extract; footnotes and descriptions were not kept")
+        writer.add(f"code_lists/{code}_dimensions.json", body(dimensions), f"v1/sdg/Series/{code}/Dimensions", {}, note)
+        writer.add(f"code_lists/{code}_attributes.json", body(attributes), f"v1/sdg/Series/{code}/Attributes", {}, note)
+        totals[code] = (len(records), series_data(writer, code, areas, records, dimensions, attributes, note))
+    if REAL_SERIES in wanted:
+        totals[REAL_SERIES] = _real_series(writer, real_page, areas)
+    manifest = {"description": "UN SDG API responses served by SDG_API_MODE=replay, rebuilt from the Global SDG "
+                               "Indicators Database (October 2020 extract) and one real recording. See README.md; "
+                               "generated by scripts/make_sdg_snapshot.py.",
+                "recordings": writer.recordings}
+    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    size = sum(path.stat().st_size for path in args.out.rglob("*") if path.is_file())
+    print(f"{len(writer.recordings)} responses, {sum(n for n, _ in totals.values())} observations in "
+          f"{len(totals)} series, {size / 1e6:.1f} MB in {args.out}")
+    for code, (rows, pages) in totals.items():
+        print(f"  {code}: {rows} observations, {pages} pages")
+
+
+def _add_real_series_to_hierarchy(hierarchy: list[dict]) -> None:
+    h = REAL_HIERARCHY
+    series = {"goal": None, "target": None, "indicator": None, "release": "2025.Q4.G.01", "code": REAL_SERIES,
+              "description": h["description"], "uri": f"/v1/sdg/Series/{REAL_SERIES}"}
+    goal = next((g for g in hierarchy if g["code"] == h["goal"]), None)
+    if goal is None:
+        goal = {"code": h["goal"], "title": GOALS[h["goal"]], "description": GOALS[h["goal"]],
+                "uri": f"/v1/sdg/Goal/{h['goal']}", "targets": []}
+        hierarchy.append(goal)
+        hierarchy.sort(key=lambda g: int(g["code"]))
+    target = next((t for t in goal["targets"] if t["code"] == h["target"]), None)
+    if target is None:
+        target = {"goal": h["goal"], "code": h["target"], "title": f"Target {h['target']}",
+                  "description": f"Target {h['target']}", "uri": f"/v1/sdg/Target/{h['target']}", "indicators": []}
+        goal["targets"].append(target)
+    indicator = next((i for i in target["indicators"] if i["code"] == h["indicator"]), None)
+    if indicator is None:
+        indicator = {"goal": None, "target": None, "code": h["indicator"], "description": f"Indicator {h['indicator']}",
+                     "tier": None, "uri": f"/v1/sdg/Indicator/{h['indicator']}", "series": []}
+        target["indicators"].append(indicator)
+    indicator["series"].append(series)
+
+
+def _real_series(writer: Writer, real_page: dict, areas: list[int]) -> tuple[int, int]:
+    """The real Afghanistan page answers the batch that holds Afghanistan; the other batches answer empty,
+    since the recording is all this snapshot has of the series."""
+    code = REAL_SERIES
+    note = ("code lists: the real page's envelope; Series/Data: the batch holding Afghanistan (M49 4) answers with "
+            "the real page's records and envelope, every other batch with no data (no other area was recorded)")
+    writer.add(f"code_lists/{code}_dimensions.json", body(real_page["dimensions"]), f"v1/sdg/Series/{code}/Dimensions",
+               {}, note, REAL_RECORDED_AT)
+    writer.add(f"code_lists/{code}_attributes.json", body(real_page["attributes"]), f"v1/sdg/Series/{code}/Attributes",
+               {}, note, REAL_RECORDED_AT)
+    pages = 0
+    for batch in area_batches(areas, DEFAULT_AREA_BATCH_SIZE):
+        params = {"seriesCode": [code], "areaCode": [str(a) for a in batch], "pageSize": [str(DEFAULT_PAGE_SIZE)],
+                  "page": ["1"]}
+        if 4 in batch:  # the recording as it is, bytes unchanged
+            writer.recordings.append({"path": "v1/sdg/Series/Data", "params": params, "file": REAL_PAGE,
+                                      "recorded_at": REAL_RECORDED_AT, "synthetic": False, "reconstructed": note})
+        else:
+            empty = ddf.pages([], DEFAULT_PAGE_SIZE, real_page["dimensions"], real_page["attributes"])[0]
+            writer.add(f"series_data/{code}/areas_{batch[0]}-{batch[-1]}_page1.json", body(empty), "v1/sdg/Series/Data",
+                       params, note, REAL_RECORDED_AT)
+        pages += 1
+    return len(real_page["data"]), pages
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@ from ingestion.vocabulary import seed_rows, unit_ranges
 
 CRITICAL = "critical"  # blocks publication
 WARNING = "warning"  # reported, does not block
+# Area codes of the SDG API: M49 (1-999), and 5-digit codes for groupings outside M49 (99018, an FAO
+# Major Fishing Area) that GeoArea/List and GeoArea/Tree list too.
+API_AREA_CODE_MAX = 99_999
 UNMAPPED = "unmapped"  # what dbt writes for a source code it could not translate
 
 TypeSpec = str | Sequence[str]

@@ -40,6 +40,6 @@ def expectations(settings: Settings) -> list[gxe.Expectation]:
                                             row_condition="depth == 0", condition_parser="pandas"),
         *c.non_negative(["depth"], c.WARNING),
         c.in_set("geo_area_type", ["Region", "Country"], c.WARNING),
-        *[gxe.ExpectColumnValuesToBeBetween(column=column, min_value=1, max_value=999, severity=c.WARNING)
+        *[gxe.ExpectColumnValuesToBeBetween(column=column, min_value=1, max_value=c.API_AREA_CODE_MAX, severity=c.WARNING)
           for column in IDENTITY],
     ]

@@ -29,5 +29,5 @@ def expectations(settings: Settings) -> list[gxe.Expectation]:
         *c.not_null(LINEAGE),
         # reported: an area without a name, or a code outside M49's three digits
         *c.not_null(["geo_area_name"], c.WARNING),
-        gxe.ExpectColumnValuesToBeBetween(column="geo_area_m49", min_value=1, max_value=999, severity=c.WARNING),
+        gxe.ExpectColumnValuesToBeBetween(column="geo_area_m49", min_value=1, max_value=c.API_AREA_CODE_MAX, severity=c.WARNING),
     ]

@@ -26,6 +26,9 @@ from ingestion.sdg_api.replay import ReplayAdapter
 
 API_PREFIX = "v1/sdg"
 MAX_PAGE_SIZE = 5000
+DEFAULT_PAGE_SIZE = 1000
+# Areas per Series/Data request: the API answers large requests with HTTP 500.
+DEFAULT_AREA_BATCH_SIZE = 50
 
 
 class SdgApiError(RuntimeError):
@@ -58,8 +61,8 @@ class SeriesPage:
 class SdgApiClient:
     base_url: str
     session: requests.Session = field(default_factory=requests.Session)
-    page_size: int = 1000
-    area_batch_size: int = 50
+    page_size: int = DEFAULT_PAGE_SIZE
+    area_batch_size: int = DEFAULT_AREA_BATCH_SIZE
     timeout: tuple[float, float] = (10.0, 120.0)  # (connect, read) seconds
     max_attempts: int = 5
     backoff_base: float = 1.0
@@ -135,8 +138,7 @@ class SdgApiClient:
         if area_codes is None:
             batches = [None]
         else:
-            codes = sorted(set(area_codes))
-            batches = [tuple(codes[i:i + self.area_batch_size]) for i in range(0, len(codes), self.area_batch_size)]
+            batches = list(area_batches(area_codes, self.area_batch_size))
         for batch in batches:
             page_number, total_pages = 1, 1
             while page_number <= total_pages:
@@ -152,6 +154,14 @@ class SdgApiClient:
                 total_pages = page.total_pages
                 yield page
                 page_number += 1
+
+
+def area_batches(area_codes: Sequence[int], size: int = DEFAULT_AREA_BATCH_SIZE) -> Iterator[tuple[int, ...]]:
+    """The areas of one ``Series/Data`` request each: sorted, ``size`` at a time (replay snapshots are
+    cut the same way, so they answer exactly the requests the client makes)."""
+    codes = sorted(set(area_codes))
+    for start in range(0, len(codes), size):
+        yield tuple(codes[start:start + size])
 
 
 def _series_page(series_code: str, batch: tuple[int, ...] | None, page_number: int,

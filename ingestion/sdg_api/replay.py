@@ -8,12 +8,15 @@ parsing all run unchanged. A snapshot is a folder with ``manifest.json`` listing
                      "file": "series_data/SH_..._area4_page1.json",
                      "recorded_at": "2026-11-21T00:00:00Z", "synthetic": false}]}
 
-A request that was not recorded gets a 404 naming the request, never a guess.
+A request that was not recorded gets a 404 naming the request, never a guess. A body may be stored
+compressed (``file`` ending in ``.xz`` or ``.gz``); it is served decompressed, exactly as recorded.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
+import lzma
 from email.utils import format_datetime
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +31,17 @@ def request_key(path: str, params: dict[str, list[str]]) -> tuple:
     """A canonical key: API paths are case-insensitive, parameter order is irrelevant."""
     norm_params = tuple(sorted((name.lower(), tuple(sorted(values))) for name, values in params.items()))
     return (path.strip("/").lower(), norm_params)
+
+
+def read_body(path: Path) -> bytes:
+    """A recorded body, byte for byte: stored as it came, or compressed (``.xz``, ``.gz``) to keep the
+    snapshot small."""
+    content = path.read_bytes()
+    if path.suffix == ".xz":
+        return lzma.decompress(content)
+    if path.suffix == ".gz":
+        return gzip.decompress(content)
+    return content
 
 
 class ReplayAdapter(BaseAdapter):
@@ -60,7 +74,7 @@ class ReplayAdapter(BaseAdapter):
                  "snapshot": str(self.snapshot_dir)}
             ).encode()
             return self._response(request, 404, body, None)
-        content = (self.snapshot_dir / recording["file"]).read_bytes()
+        content = read_body(self.snapshot_dir / recording["file"])
         return self._response(request, int(recording.get("status", 200)), content, recording.get("recorded_at"))
 
     @staticmethod

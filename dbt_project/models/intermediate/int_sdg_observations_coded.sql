@@ -158,7 +158,7 @@ select
     observations.value_is_unparseable,
     case
         when observations.unit_api_code is null then null
-        else coalesce(units.sdmx_code, 'unmapped')
+        else coalesce(units.sdmx_code, unit_crosswalk.code, 'unmapped')
     end as unit,
     case
         when observations.nature_api_code is null then null
@@ -181,5 +181,10 @@ left join attribute_codes as natures
     on natures.series_code = observations.series_code
     and natures.concept = 'Nature'
     and natures.api_code = observations.nature_api_code
+-- The series' own code list first, the project's crosswalk as fallback (as for dimensions).
+left join {{ ref('label_crosswalk') }} as unit_crosswalk
+    on unit_crosswalk.vocabulary = 'sdg_api'
+    and unit_crosswalk.dimension = 'unit'
+    and unit_crosswalk.label = observations.unit_api_code
 left join {{ ref('stg_sdg__series_loads') }} as loads
     on loads.series_code = observations.series_code

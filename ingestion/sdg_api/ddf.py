@@ -1,0 +1,221 @@
+"""UN SDG API responses rebuilt from Gapminder's DDF copy of the Global SDG Indicators Database.
+
+The copy (``open-numbers/ddf--unstats--sdg_indicators``, October 2020, CC-BY-4.0) is what UNSD's CSV
+API returned then, one ``ddf--datapoints--<series>--by--<keys>--year.csv`` per series and set of
+dimensions, with the API's own codes in each ``ddf--entities--<dimension>.csv``. This module turns it
+back into the JSON the API answers (``Series/Data`` pages, code lists, goal hierarchy, geo areas), in
+the shape of the real recordings, so the real client, parser and lander run on it unchanged.
+
+Taken from the copy as it is: series code and description, goal/target/indicator codes, area code
+and name, year, the value's text, every dimension's and attribute's API code.
+Reconstructed (the copy lacks it), and marked so: each record's ``source`` names the extract
+(``SOURCE``); dimension names are sentence-cased (the copy title-cases them: ``Disability Status``);
+SDMX codes follow ``sdmx_code`` (known pairs from the real recordings, and the age pattern they show),
+and are null where no rule is known (the project's crosswalk seed decides then); ``valueType`` is
+``Float``. Left null or empty, never invented: code descriptions, footnotes, time detail and coverage, bounds, base period,
+geo info URL, series count.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SOURCE = ("Global SDG Indicators Database, October 2020 extract (Gapminder DDF copy, CC-BY-4.0); "
+          "the original source of this figure was not kept in the extract")
+ATTRIBUTES = {"nature": "Nature", "units": "Units", "observation_status": "Observation Status"}
+# API code -> SDMX code pairs seen in the real recordings (tests/data/sdg_api, data/sdg_api/snapshot).
+KNOWN_SDMX = {
+    "Sex": {"BOTHSEX": "_T", "FEMALE": "F", "MALE": "M"},
+    "Age": {"ALLAGE": "_T"},
+    "Location": {"ALLAREA": "_T", "URBAN": "U", "RURAL": "R"},
+    "Units": {"PERCENT": "PT"},
+    "Nature": {"NA": "_X"},
+}
+# Codes the real code lists map to themselves: quantiles, natures, the SDMX totals.
+IDENTITY_SDMX = {"Quantile", "Nature", "Reporting Type"}
+_FILE = re.compile(r"ddf--datapoints--(?P<series>.+?)--by--(?P<keys>.+)--year\.csv$")
+
+
+def sdmx_code(concept: str, code: str) -> str | None:
+    """The SDMX code of an API code, where a real recording shows the rule; None where none is known."""
+    if code in KNOWN_SDMX.get(concept, {}):
+        return KNOWN_SDMX[concept][code]
+    if code == "NOTSPEC":  # "not specified" has no SDMX code the recordings show
+        return None
+    if code.startswith("_") or concept in IDENTITY_SDMX:
+        return code
+    if concept == "Age":  # the pattern of the real recordings: 60+ -> Y_GE60, 0-59 -> Y0T59, 15-24 -> Y15T24
+        if m := re.fullmatch(r"(\d+)-(\d+)", code):
+            return f"Y{m[1]}T{m[2]}"
+        if m := re.fullmatch(r"(\d+)\+", code):
+            return f"Y_GE{m[1]}"
+        if m := re.fullmatch(r"<(\d+)Y", code):
+            return f"Y0T{int(m[1]) - 1}"
+    return None
+
+
+def dimension_name(ddf_name: str) -> str:
+    """``Disability Status`` -> ``Disability status``: the API's ids are sentence case (``Sex``,
+    ``Disability status``, ``Migratory status``); the copy title-cased them."""
+    return ddf_name[:1].upper() + ddf_name[1:].lower()
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    code: str
+    description: str
+    goals: list[str]
+    targets: list[str]
+    indicators: list[str]
+    files: list[tuple[Path, tuple[str, ...]]] = field(default_factory=list)  # (file, its dimension keys)
+
+
+@dataclass(frozen=True)
+class Ddf:
+    """The copy, read: series, the API code of every entity, dimension names, areas."""
+
+    root: Path
+    series: dict[str, SeriesInfo]
+    codes: dict[str, dict[str, str]]  # dimension key -> {ddf id -> API code}
+    names: dict[str, str]  # dimension key -> API dimension name
+    areas: dict[int, str]
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _rows(path: Path) -> Iterator[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        yield from csv.DictReader(handle)
+
+
+def read_ddf(root: Path) -> Ddf:
+    root = Path(root)
+    series: dict[str, SeriesInfo] = {}
+    for row in _rows(root / "ddf--concepts--continuous.csv"):
+        if row["concept_type"] == "measure":
+            series[row["concept"]] = SeriesInfo(row["name"] or row["concept"].upper(), row["description"],
+                                                _split(row["goal"]), _split(row["target"]), _split(row["indicator"]))
+    for path in sorted(root.glob("ddf--datapoints--*.csv")):
+        if (m := _FILE.match(path.name)) and m["series"] in series:
+            keys = tuple(key for key in m["keys"].split("--") if key != "geo_area")
+            series[m["series"]].files.append((path, keys))
+    names = {row["concept"]: dimension_name(row["name"]) for row in _rows(root / "ddf--concepts--discrete.csv")
+             if row["concept_type"] == "entity_domain"}
+    codes = {}
+    for path in root.glob("ddf--entities--*.csv"):
+        key = path.name.removeprefix("ddf--entities--").removesuffix(".csv")
+        if key != "geo_area":
+            codes[key] = {row[key]: row["name"] for row in _rows(path)}
+    areas = {int(row["geo_area"]): row["name"] for row in _rows(root / "ddf--entities--geo_area.csv")}
+    return Ddf(root, {info.code: info for info in series.values() if info.files}, codes, names, areas)
+
+
+def series_records(ddf: Ddf, code: str) -> list[dict[str, Any]]:
+    """Every observation of a series as the API's JSON records, ordered by area, year, then file order.
+
+    A dimension a file has no key for is left out of its records (the CSV left that cell empty)."""
+    info = ddf.series[code]
+    column = code.lower()
+    records = []
+    for path, keys in info.files:
+        for row in _rows(path):
+            area = int(row["geo_area"])
+            attributes = {ATTRIBUTES[key]: ddf.codes[key][row[key]] for key in keys if key in ATTRIBUTES}
+            dimensions = {ddf.names[key]: ddf.codes[key][row[key]]
+                          for key in keys if key not in ATTRIBUTES and key != "year"}
+            records.append({
+                "goal": info.goals, "target": info.targets, "indicator": info.indicators,
+                "series": info.code, "seriesDescription": info.description, "seriesCount": None,
+                "geoAreaCode": str(area), "geoAreaName": ddf.areas.get(area),
+                "timePeriodStart": float(row["year"]), "value": row[column], "valueType": "Float",
+                "time_detail": None, "timeCoverage": None, "upperBound": None, "lowerBound": None,
+                "basePeriod": None, "source": SOURCE, "geoInfoUrl": None, "footnotes": [],
+                "attributes": attributes, "dimensions": dimensions,
+            })
+    records.sort(key=lambda r: (int(r["geoAreaCode"]), r["timePeriodStart"]))  # stable: file order within
+    return records
+
+
+def code_lists(ddf: Ddf, code: str) -> tuple[list[dict], list[dict]]:
+    """``Series/{code}/Dimensions`` and ``/Attributes``: every code the series uses, with its SDMX code."""
+    used: dict[str, set[str]] = defaultdict(set)
+    for path, keys in ddf.series[code].files:
+        for row in _rows(path):
+            for key in keys:
+                if key != "year":
+                    used[key].add(row[key])
+    dimensions, attributes = [], []
+    for key in sorted(used, key=lambda k: ddf.names[k]):
+        concept = ATTRIBUTES.get(key) or ddf.names[key]
+        entries = [{"code": api, "description": None, "sdmx": sdmx_code(concept, api)}  # the copy has no descriptions
+                   for api in sorted(ddf.codes[key][item] for item in used[key])]
+        (attributes if key in ATTRIBUTES else dimensions).append({"id": concept, "codes": entries})
+    return dimensions, attributes
+
+
+def pages(records: list[dict], page_size: int, dimensions: list[dict], attributes: list[dict]) -> list[dict]:
+    """``Series/Data`` pages in the real envelope; an empty answer is one page with no data."""
+    total_pages = math.ceil(len(records) / page_size)
+    return [{"size": page_size, "totalElements": len(records), "totalPages": total_pages, "pageNumber": number,
+             "attributes": attributes, "dimensions": dimensions,
+             "data": records[(number - 1) * page_size:number * page_size]}
+            for number in range(1, max(total_pages, 1) + 1)]
+
+
+def geo_area_list(ddf: Ddf) -> list[dict]:
+    """``GeoArea/List``: codes as unpadded strings, like the real answer."""
+    return [{"geoAreaCode": str(code), "geoAreaName": name} for code, name in sorted(ddf.areas.items())]
+
+
+def goal_list(ddf: Ddf, codes: list[str], goal_titles: dict[str, str], release: str) -> list[dict]:
+    """``Goal/List?includechildren=true`` for ``codes``, in the real nesting (goal > target > indicator >
+    series); titles of goals the caller knows, targets and indicators named by code (the copy has no titles)."""
+    tree: dict[str, dict[str, dict[str, list[SeriesInfo]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for code in codes:
+        info = ddf.series[code]
+        for goal, target, indicator in zip(info.goals, info.targets, info.indicators):
+            tree[goal][target][indicator].append(info)
+    return [{"code": goal, "title": goal_titles.get(goal, f"Goal {goal}"), "description": goal_titles.get(goal, f"Goal {goal}"),
+             "uri": f"/v1/sdg/Goal/{goal}",
+             "targets": [{"goal": goal, "code": target, "title": f"Target {target}", "description": f"Target {target}",
+                          "uri": f"/v1/sdg/Target/{target}",
+                          "indicators": [{"goal": None, "target": None, "code": indicator,
+                                          "description": f"Indicator {indicator}", "tier": None,
+                                          "uri": f"/v1/sdg/Indicator/{indicator}",
+                                          "series": [{"goal": None, "target": None, "indicator": None, "release": release,
+                                                      "code": info.code, "description": info.description,
+                                                      "uri": f"/v1/sdg/Series/{info.code}"}
+                                                     for info in infos]}
+                                         for indicator, infos in sorted(indicators.items(), key=lambda i: _order(i[0]))]}
+                         for target, indicators in sorted(targets.items(), key=lambda t: _order(t[0]))]}
+            for goal, targets in sorted(tree.items(), key=lambda g: _order(g[0]))]
+
+
+def _order(code: str) -> list:
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in code.split(".")]
+
+
+def geo_area_tree(ddf: Ddf, membership: list[tuple[int, int, int]]) -> list[dict]:
+    """``GeoArea/Tree``, reconstructed: World > M49 region > sub-region > country, from ``membership``
+    (country, region, sub-region) and only for areas the copy names; the copy itself has no tree."""
+    nested: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for country, region, sub_region in membership:
+        if country in ddf.areas:
+            nested[region][sub_region].append(country)
+
+    def node(code: int, kind: str, children: list[dict] | None) -> dict:
+        return {"geoAreaCode": code, "geoAreaName": ddf.areas.get(code), "type": kind, "children": children}
+
+    return [node(1, "Region", [
+        node(region, "Region", [node(sub, "Region", [node(c, "Country", None) for c in sorted(countries)])
+                                for sub, countries in sorted(subs.items())])
+        for region, subs in sorted(nested.items())])]
