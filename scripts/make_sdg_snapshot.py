@@ -106,13 +106,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", type=Path, required=True, help="folder of the DDF copy (ddf--*.csv)")
     parser.add_argument("--out", type=Path, default=SNAPSHOT)
+    parser.add_argument("--series", help="comma-separated series codes (default: data/sdg_api/default_series.csv)")
     args = parser.parse_args(argv)
     copy = ddf.read_ddf(args.source)
-    wanted = default_series()
+    wanted = [code.strip().upper() for code in args.series.split(",")] if args.series else list(default_series())
     missing = [code for code in wanted if code not in copy.series and code != REAL_SERIES]
     if missing:
         raise SystemExit(f"default series not in the copy: {missing}")
-    real_page = json.loads((args.out / REAL_PAGE).read_bytes())
+    real_page = json.loads((args.out / REAL_PAGE).read_bytes()) if REAL_SERIES in wanted else {}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "series_data").mkdir(exist_ok=True)
     # Start clean: everything goes but the README and the real recording.
     keep = {args.out / "README.md", args.out / REAL_PAGE, args.out / "series_data"}
     for child in [*args.out.iterdir(), *(args.out / "series_data").iterdir()]:
@@ -127,7 +130,8 @@ def main(argv: list[str] | None = None) -> None:
                "World > M49 region > sub-region > country from data/sdg_api/sources/m49_regions.csv; the copy has no tree")
     series_codes = [code for code in wanted if code in copy.series]
     hierarchy = ddf.goal_list(copy, series_codes, GOALS, release=RELEASE)
-    _add_real_series_to_hierarchy(hierarchy)
+    if REAL_SERIES in wanted:
+        _add_real_series_to_hierarchy(hierarchy)
     writer.add("hierarchy/goal_list_includechildren.json", body(hierarchy), "v1/sdg/Goal/List",
                {"includechildren": ["true"]},
                f"the default series of {EXTRACT} nested by goal, target and indicator; titles of targets and "

@@ -4,6 +4,7 @@ The whole pipeline runs once (the session's ``baseline``, tests/fixtures/pipelin
 use it as it is, and each test that changes something runs again on its own copy (``from_baseline``).
 """
 
+import csv
 import json
 import re
 import subprocess
@@ -15,7 +16,8 @@ import duckdb
 import pytest
 
 from ingestion.config import PROJECT_ROOT, load_settings
-from tests.conftest import SAMPLE_PAGE, SNAPSHOT, copy_snapshot
+from ingestion.sdg_api import ddf
+from tests.conftest import SAMPLE_PAGE, SNAPSHOT, TEST_DATA, copy_snapshot
 from tests.fixtures.pipeline import digest
 
 pytestmark = pytest.mark.e2e
@@ -82,15 +84,27 @@ def test_sample_page_flows_to_the_published_file(baseline):
         published_count = con.execute("select count(*) from marts.fct_indicator_observations").fetchone()[0]
         assert [run_id for run_id, _ in log] == [result.run_id]
         assert json.loads(log[0][1])["marts.fct_indicator_observations"] == published_count
-        # Every default series is published; synthetic ones say so in their source.
+        # Every default series is published, from the 2020 extract (which its source names) but the real recording.
         by_series = dict(con.execute(
             "select series_code, count(*) from marts.fct_indicator_observations where source_type = 'official' "
             "group by all").fetchall())
         assert set(by_series) == set(pipeline.series)
-        synthetic = con.execute(
+        not_from_extract = con.execute(
             "select count(*) from marts.fct_indicator_observations where source_type = 'official' "
-            "and series_code <> 'SH_OOP_XPD_EARNNET40' and data_source not like 'SYNTHETIC%'").fetchone()[0]
-        assert synthetic == 0
+            "and series_code <> 'SH_OOP_XPD_EARNNET40' and data_source is distinct from ?", [ddf.SOURCE]).fetchone()[0]
+        assert not_from_extract == 0
+        # Real values of the extract, with their codes: the disability and migrant gaps of two real countries.
+        for series, column, code, expected_code, coded_as in (
+                ("sl_tlf_uemdis", "disability_status", "pd", "PD", "disability_status"),
+                ("sl_emp_ftlinjur", "migratory_status", "migper", "MS_MIGRANT", "migratory_status")):
+            (path,) = (TEST_DATA / "sdg_database_2020").glob(f"ddf--datapoints--{series}--by--*.csv")
+            row = next(r for r in csv.DictReader(path.open(encoding="utf-8")) if r[column] == code and r["sex"] == "female")
+            published = con.execute(
+                f"select value, sex, {coded_as}, nature from marts.fct_indicator_observations "
+                f"where source_type = 'official' and series_code = ? and geo_area_m49 = ? and period_label = ? "
+                f"and {coded_as} = ? and sex = 'F' and age_group = '_T'",
+                [series.upper(), int(row["geo_area"]), row["year"], expected_code]).fetchall()
+            assert published == [(float(row[series]), "F", expected_code, row["nature"].upper())], (series, row)
         # Every partner of the sample inbox is published beside the official data, labelled fictional.
         partners = dict(con.execute(
             "select source_id, count(*) from marts.fct_indicator_observations "

@@ -12,6 +12,7 @@ import pytest
 from ingestion.sdg_api import land, synthetic
 from ingestion.sdg_api.client import SdgApiClient, SdgApiError, make_session
 from ingestion.sdg_api.land import _PageSpool, land_series
+from ingestion.sdg_api.series import default_series
 from ingestion.sdg_api.metadata import land_geo_areas, land_series_hierarchy
 from ingestion.sdg_api.parse import parse_goal_hierarchy
 from ingestion.warehouse import connect
@@ -232,9 +233,13 @@ def test_reference_data_lands_from_the_replay_snapshot(tmp_path):
         tree = con.execute("select geo_area_m49, parent_m49, root_m49, depth from raw_sdg.geo_area_tree "
                            "order by depth").fetchall()
         series = {s for (s,) in con.execute("select distinct series_code from raw_sdg.series_hierarchy").fetchall()}
-    assert tree == [(1, None, 1, 0), (142, 1, 1, 1), (34, 142, 1, 2), (4, 34, 1, 3)]
-    assert [g.rows for g in geo] == [1, 4]
-    assert "SH_OOP_XPD_EARNNET40" in series and hierarchy.rows == 2 * len(series)  # two releases each
+        memberships = con.execute("select count(distinct (series_code, indicator_code)) from raw_sdg.series_hierarchy").fetchone()[0]
+    # World > Asia > Southern Asia > Afghanistan, and every region and country of the M49 table once
+    assert {(1, None, 1, 0), (142, 1, 1, 1), (34, 142, 1, 2), (4, 34, 1, 3)} <= set(tree)
+    assert len({area for area, *_ in tree}) == len(tree) == 1 + 5 + 22 + 240
+    assert [g.rows for g in geo] == [370, len(tree)]
+    # one release each; VC_VOV_GDSD sits under two indicators (10.3.1 and 16.b.1)
+    assert series == set(default_series()) and hierarchy.rows == memberships == len(series) + 1
 
 
 def test_series_asset_in_live_mode_reports_rows_pages_and_retries(api, tmp_path, monkeypatch):

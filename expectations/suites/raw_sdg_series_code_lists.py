@@ -38,5 +38,7 @@ def expectations(settings: Settings) -> list[gxe.Expectation]:
         # reported: a code of another kind, or one without an SDMX code, leaves its observations
         # `unmapped`, and the marts' suites block that
         c.in_set("kind", ["dimension", "attribute"], c.WARNING),
-        *c.not_null(["code", "sdmx_code"], c.WARNING),
+        # sdmx_code may be null: the API's lists leave some codes without one, and the crosswalk seed maps
+        # those; a code neither maps is reported downstream (assert_no_unmapped_codes, the fact suite).
+        *c.not_null(["code"], c.WARNING),
     ]
