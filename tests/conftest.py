@@ -12,9 +12,12 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from ingestion.sdg_api.replay import read_body
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DATA = REPO / "tests" / "data"
@@ -85,3 +88,23 @@ def copy_snapshot(destination: Path) -> Path:
     """A writable copy of the bundled snapshot, for tests that alter a response."""
     shutil.copytree(SNAPSHOT, destination)
     return destination
+
+
+def edit_series_page(snapshot: Path, series: str, edit: Callable[[dict], None], area: int | None = None) -> dict:
+    """Alter page 1 of ``series`` in a snapshot copy: the one for the batch of areas holding ``area``, else the
+    first with data. The edited body is written as plain JSON and the manifest points at it. Returns the page."""
+    manifest_path = snapshot / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    for recording in manifest["recordings"]:
+        params = recording["params"]
+        if (recording["path"] != "v1/sdg/Series/Data" or params["seriesCode"] != [series] or params["page"] != ["1"]
+                or (area is not None and str(area) not in params["areaCode"])):
+            continue
+        page = json.loads(read_body(snapshot / recording["file"]))
+        if page["data"]:
+            edit(page)
+            recording["file"] = f"series_data/edited_{series}_{params['areaCode'][0]}.json"
+            (snapshot / recording["file"]).write_text(json.dumps(page))
+            manifest_path.write_text(json.dumps(manifest))
+            return page
+    raise LookupError(f"no page with data for {series} (area {area}) in {snapshot}")

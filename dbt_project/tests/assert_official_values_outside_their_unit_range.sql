@@ -1,7 +1,7 @@
 -- Official values outside their unit's range (seed `units`), which int_observations_unioned sets aside:
 -- an upstream error reported every night (series, area, year, value), never published, never blocking.
--- Attached to the fact table so Dagster shows it as that asset's check.
-{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'fct_indicator_observations'}}}) }}
+-- A check on int_sdg_observations_coded, the table it reads, in Dagster.
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'int_sdg_observations_coded'}}}) }}
 select coded.series_code, coded.geo_area_m49, coded.period_year, coded.unit, coded.value,
        units.min_value, units.max_value, coded.observation_record_id
 from {{ ref('int_sdg_observations_coded') }} as coded

@@ -327,7 +327,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, spec: FileSpec, sniff
     if encoding is None:
         raise FileRejected([Problem(
             "unreadable", f"the file is not in the {spec.read.encoding} encoding the contract names: {why}",
-            f"Save the file as 'CSV UTF-8' from your spreadsheet program (or ask us to change the contract's encoding).")])
+            "Save the file as 'CSV UTF-8' from your spreadsheet program (or ask us to change the contract's encoding).")])
     sample = _sample_text(sniff, encoding)
     delimiter = spec.read.delimiter if spec.read.delimiter != "auto" else detect_delimiter(sample)
     staged = StagedFile(headers=[], header_row=1, encoding=encoding, delimiter=delimiter)

@@ -11,7 +11,6 @@ The small reference responses (code lists, hierarchy, geo tree) are parsed in Py
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any

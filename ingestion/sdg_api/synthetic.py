@@ -16,7 +16,6 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
