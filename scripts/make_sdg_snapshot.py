@@ -69,15 +69,16 @@ def body(payload) -> bytes:
 
 
 class Writer:
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, preset: int) -> None:
         self.out = out
+        self.preset = preset
         self.recordings: list[dict] = []
 
     def add(self, relative: str, content: bytes, path: str, params: dict, reconstructed: str,
             recorded_at: str = RECORDED_AT, compress: bool = True) -> None:
         if compress:
             relative += ".xz"
-            content = lzma.compress(content, preset=9 | lzma.PRESET_EXTREME)
+            content = lzma.compress(content, preset=self.preset)
         target = self.out / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
@@ -107,6 +108,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--source", type=Path, required=True, help="folder of the DDF copy (ddf--*.csv)")
     parser.add_argument("--out", type=Path, default=SNAPSHOT)
     parser.add_argument("--series", help="comma-separated series codes (default: data/sdg_api/default_series.csv)")
+    parser.add_argument("--fast", action="store_true",
+                        help="compress quickly (bigger files, the same bodies): for tests, not for the bundled snapshot")
     args = parser.parse_args(argv)
     copy = ddf.read_ddf(args.source)
     wanted = [code.strip().upper() for code in args.series.split(",")] if args.series else list(default_series())
@@ -121,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     for child in [*args.out.iterdir(), *(args.out / "series_data").iterdir()]:
         if child not in keep and child.exists():
             shutil.rmtree(child) if child.is_dir() else child.unlink()
-    writer = Writer(args.out)
+    writer = Writer(args.out, 1 if args.fast else 9 | lzma.PRESET_EXTREME)
     areas = sorted(copy.areas)
     writer.add("geo_area/geo_area_list.json", body(ddf.geo_area_list(copy)), "v1/sdg/GeoArea/List", {},
                f"every area of {EXTRACT}, in the real answer's shape")
