@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 import duckdb  # noqa: E402
 
 from ingestion.landing import ensure_landing_tables  # noqa: E402
+from ingestion.sdg_api.ddf import GOAL_TITLES  # noqa: E402
 from ingestion.sdg_api.synthetic import ATTRIBUTE_CODES, CODE_LISTS  # noqa: E402
 
 COUNTRIES_CSV = ROOT / "dbt_project" / "seeds" / "iso3166_countries.csv"
@@ -74,20 +75,6 @@ QNT = ["_T", "Q1", "Q2", "Q3", "Q4", "Q5"]
 MIG = ["_T", "MS_MIGRANT", "MS_NONMIGRANT"]
 EDU = ["PRIMAR", "LOWSEC", "UPPSEC"]
 
-GOALS = {
-    "1": "End poverty in all its forms everywhere",
-    "2": "End hunger, achieve food security and improved nutrition and promote sustainable agriculture",
-    "3": "Ensure healthy lives and promote well-being for all at all ages",
-    "4": "Ensure inclusive and equitable quality education and promote lifelong learning opportunities for all",
-    "5": "Achieve gender equality and empower all women and girls",
-    "6": "Ensure availability and sustainable management of water and sanitation for all",
-    "7": "Ensure access to affordable, reliable, sustainable and modern energy for all",
-    "8": "Promote sustained, inclusive and sustainable economic growth, full and productive employment and decent work for all",
-    "10": "Reduce inequality within and among countries",
-    "11": "Make cities and human settlements inclusive, safe, resilient and sustainable",
-    "16": "Promote peaceful and inclusive societies for sustainable development, provide access to justice for all and build effective, accountable and inclusive institutions at all levels",
-    "17": "Strengthen the means of implementation and revitalize the Global Partnership for Sustainable Development",
-}
 
 
 @dataclass(frozen=True)
@@ -656,7 +643,7 @@ def _reference_data(con: duckdb.DuckDBPyConnection, seed: int) -> None:
         for indicator in series.indicators:
             goal, target = indicator.split(".")[0], ".".join(indicator.split(".")[:2])
             for release in ("2025.Q2.G.01", "2025.Q4.G.01"):
-                hierarchy.append((goal, GOALS[goal], f"Goal {goal}: {GOALS[goal]}", target, f"Target {target}",
+                hierarchy.append((goal, GOAL_TITLES[goal], f"Goal {goal}: {GOAL_TITLES[goal]}", target, f"Target {target}",
                                   f"SYNTHETIC description of target {target}", indicator,
                                   f"SYNTHETIC description of indicator {indicator}", "1" if len(indicator) < 7 else "2",
                                   series.code, series.description, release))

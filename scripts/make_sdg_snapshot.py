@@ -41,27 +41,6 @@ REAL_HIERARCHY = {"goal": "3", "target": "3.8", "indicator": "3.8.2",
                                  "health exceeding 40% of household discretionary budget, by location, quintile, type of "
                                  "household and characteristics of the head of household (%)"}
 EXTRACT = "the Global SDG Indicators Database, October 2020 extract (Gapminder DDF copy)"
-GOALS = {
-    "1": "End poverty in all its forms everywhere",
-    "2": "End hunger, achieve food security and improved nutrition and promote sustainable agriculture",
-    "3": "Ensure healthy lives and promote well-being for all at all ages",
-    "4": "Ensure inclusive and equitable quality education and promote lifelong learning opportunities for all",
-    "5": "Achieve gender equality and empower all women and girls",
-    "6": "Ensure availability and sustainable management of water and sanitation for all",
-    "7": "Ensure access to affordable, reliable, sustainable and modern energy for all",
-    "8": "Promote sustained, inclusive and sustainable economic growth, full and productive employment and decent work for all",
-    "9": "Build resilient infrastructure, promote inclusive and sustainable industrialization and foster innovation",
-    "10": "Reduce inequality within and among countries",
-    "11": "Make cities and human settlements inclusive, safe, resilient and sustainable",
-    "12": "Ensure sustainable consumption and production patterns",
-    "13": "Take urgent action to combat climate change and its impacts",
-    "14": "Conserve and sustainably use the oceans, seas and marine resources for sustainable development",
-    "15": "Protect, restore and sustainably use terrestrial ecosystems, sustainably manage forests, combat "
-          "desertification, and halt and reverse land degradation and halt biodiversity loss",
-    "16": "Promote peaceful and inclusive societies for sustainable development, provide access to justice for all "
-          "and build effective, accountable and inclusive institutions at all levels",
-    "17": "Strengthen the means of implementation and revitalize the Global Partnership for Sustainable Development",
-}
 
 
 def body(payload) -> bytes:
@@ -132,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     writer.add("geo_area/geo_area_tree.json", body(ddf.geo_area_tree(copy, membership)), "v1/sdg/GeoArea/Tree", {},
                "World > M49 region > sub-region > country from data/sdg_api/sources/m49_regions.csv; the copy has no tree")
     series_codes = [code for code in wanted if code in copy.series]
-    hierarchy = ddf.goal_list(copy, series_codes, GOALS, release=RELEASE)
+    hierarchy = ddf.goal_list(copy, series_codes, ddf.GOAL_TITLES, release=RELEASE)
     if REAL_SERIES in wanted:
         _add_real_series_to_hierarchy(hierarchy)
     writer.add("hierarchy/goal_list_includechildren.json", body(hierarchy), "v1/sdg/Goal/List",
@@ -168,7 +147,7 @@ def _add_real_series_to_hierarchy(hierarchy: list[dict]) -> None:
               "description": h["description"], "uri": f"/v1/sdg/Series/{REAL_SERIES}"}
     goal = next((g for g in hierarchy if g["code"] == h["goal"]), None)
     if goal is None:
-        goal = {"code": h["goal"], "title": GOALS[h["goal"]], "description": GOALS[h["goal"]],
+        goal = {"code": h["goal"], "title": ddf.GOAL_TITLES[h["goal"]], "description": ddf.GOAL_TITLES[h["goal"]],
                 "uri": f"/v1/sdg/Goal/{h['goal']}", "targets": []}
         hierarchy.append(goal)
         hierarchy.sort(key=lambda g: int(g["code"]))
