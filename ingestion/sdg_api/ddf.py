@@ -153,7 +153,7 @@ def series_records(ddf: Ddf, code: str) -> list[dict[str, Any]]:
             area = int(row["geo_area"])
             attributes = {ATTRIBUTES[key]: ddf.codes[key][row[key]] for key in keys if key in ATTRIBUTES}
             dimensions = {ddf.names[key]: ddf.codes[key][row[key]]
-                          for key in keys if key not in ATTRIBUTES and key != "year"}
+                          for key in keys if key not in ATTRIBUTES}
             records.append({
                 "goal": info.goals, "target": info.targets, "indicator": info.indicators,
                 "series": info.code, "seriesDescription": info.description, "seriesCount": None,
@@ -173,8 +173,7 @@ def code_lists(ddf: Ddf, code: str) -> tuple[list[dict], list[dict]]:
     for path, keys in ddf.series[code].files:
         for row in _rows(path):
             for key in keys:
-                if key != "year":
-                    used[key].add(row[key])
+                used[key].add(row[key])
     dimensions, attributes = [], []
     for key in sorted(used, key=lambda k: ddf.names[k]):
         concept = ATTRIBUTES.get(key) or ddf.names[key]
