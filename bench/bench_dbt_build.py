@@ -2,12 +2,18 @@
 landed observations (official : civil-society = 3.5 : 1, scripts/generate_bench_warehouse.py),
 against the reference: the same models' compiled SQL executed directly in DuckDB.
 
-Per size, each on a fresh copy of the same generated file, each in its own subprocess
-(bench/dbt_build_worker.py) so peak RSS is its own:
-- build: `dbt build` (wall time, peak RSS; per-node times from its run_results.json);
+Per size, each on a fresh copy of the same generated file, each in a freshly started process:
+- build: `dbt build` (wall time, peak memory; per-node times from its run_results.json);
 - run only: `dbt build --exclude-resource-type test` (seeds and models; the tests' share is the difference);
 - reference: `dbt compile` (not timed), then every seed and model in dependency order from the
-  manifest, each created as a view or table as configured, in one DuckDB connection; no tests.
+  manifest, each created as a view or table as configured, in one DuckDB connection; no tests
+  (bench/dbt_build_worker.py).
+Memory is measured from outside by bench/memory.py: the dbt process and the reference worker are
+sampled from /proc every 50 ms (RSS, the kernel's VmHWM, and PSS less often: reading it walks
+the page tables), so each figure is that process's own rather than the high-water mark
+``ru_maxrss`` inherits from its parent. ``*_peak_rss_mb`` is the dbt (or reference) process's peak,
+``*_peak_pss_mb`` the peak of the summed PSS of it and anything it started, and
+``build_processes`` lists every process seen if dbt started any.
 Targets: the full build at 4.5M rows under 3 minutes on 2 cores, within 2x of the reference,
 and time growing no faster than linearly (growth per 10x rows <= 10).
 
@@ -35,6 +41,7 @@ from pathlib import Path
 
 import duckdb
 
+from bench import memory
 from bench.report import BenchResult
 from ingestion.config import PROJECT_ROOT
 
@@ -42,6 +49,8 @@ NAME = "dbt_build"
 SIZES = [int(size) for size in os.environ.get("BENCH_DBT_SIZES", "100000,1000000,4500000").split(",")]
 OFFICIAL_SHARE = 3.5 / 4.5
 WORKER = Path(__file__).with_name("dbt_build_worker.py")
+DBT = Path(sys.executable).parent / "dbt"
+DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 TARGET_SECONDS = 180
 # Seeds and models without tests, a third build per size (a quarter of the benchmark's time at 4.5M rows).
 RUN_ONLY = os.environ.get("BENCH_DBT_RUN_ONLY", "1") != "0"
@@ -61,11 +70,23 @@ def _generator():
     return module
 
 
-def _worker(*args: str) -> dict:
-    completed = subprocess.run([sys.executable, str(WORKER), *args], capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
-        raise RuntimeError(f"{args[0]} worker failed: {completed.stderr[-3000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+def _memory(measured: memory.Measured) -> dict:
+    figures = {"peak_rss_mb": measured.top.peak_rss_mb, "peak_pss_mb": measured.memory.peak_tree_pss_mb}
+    if len(measured.memory.processes) > 1:
+        figures["processes"] = measured.memory.by_label(digits=0)
+    return figures
+
+
+def _reference(warehouse: Path, compiled_target: Path) -> dict:
+    measured = memory.measure([sys.executable, str(WORKER), "reference", str(warehouse), str(compiled_target)])
+    if measured.returncode != 0:
+        raise RuntimeError(f"reference worker failed: {measured.stderr[-3000:]}")
+    return {**measured.last_json(), **_memory(measured)}
+
+
+def _dbt_env(warehouse: Path) -> dict[str, str]:
+    return {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DBT_PROJECT_DIR": str(DBT_PROJECT),
+            "DBT_PROFILES_DIR": str(DBT_PROJECT), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
 def _fresh_copy(pristine: Path, directory: Path) -> Path:
@@ -78,10 +99,13 @@ def _fresh_copy(pristine: Path, directory: Path) -> Path:
 
 
 def _dbt(warehouse: Path, target: Path, *args: str) -> dict:
-    measured = _worker("dbt", str(warehouse), str(target), *args)
-    if measured["returncode"] != 0:
-        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{measured['output_tail']}")
-    return measured
+    """The venv's dbt on ``warehouse``, its target and log folders under ``target``; wall time from
+    start to exit, start-up included."""
+    measured = memory.measure([str(DBT), *args, "--target-path", str(target), "--log-path", str(target / "logs")],
+                       cwd=DBT_PROJECT, env=_dbt_env(warehouse))
+    if measured.returncode != 0:
+        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{(measured.stdout + measured.stderr)[-3000:]}")
+    return {"wall_s": measured.wall_s, **_memory(measured)}
 
 
 def _node_times(target: Path) -> dict[str, dict]:
@@ -129,13 +153,13 @@ def measure(total: int, workdir: Path) -> dict:
         builds.append(build)
         shutil.rmtree(workdir / "build")
         warehouse = _fresh_copy(pristine, workdir / "reference")
-        references.append(_worker("reference", str(warehouse), str(compiled / "target")))
+        references.append(_reference(warehouse, compiled / "target"))
         shutil.rmtree(workdir / "reference")
     build = min(builds, key=lambda measured: measured["wall_s"])
     reference = min(references, key=lambda measured: measured["wall_s"])
     build_nodes = build["nodes"]
 
-    run_only = {"wall_s": math.nan, "peak_rss_mb": math.nan}
+    run_only = {"wall_s": math.nan, "peak_rss_mb": math.nan, "peak_pss_mb": math.nan}
     if RUN_ONLY:
         warehouse = _fresh_copy(pristine, workdir / "run_only")
         run_only = _dbt(warehouse, workdir / "run_only" / "target", "build", "--exclude-resource-type", "test",
@@ -154,13 +178,17 @@ def measure(total: int, workdir: Path) -> dict:
         "generate_s": round(generate_s, 1),
         "build_s": round(build["wall_s"], 1),
         "build_peak_rss_mb": round(build["peak_rss_mb"]),
+        "build_peak_pss_mb": round(build["peak_pss_mb"]),
+        **({"build_processes": build["processes"]} if "processes" in build else {}),
         "build_nodes_s": round(build_nodes["elapsed_s"], 1),  # dbt's own "Finished running ... in": no start-up
         "build_startup_s": round(build["wall_s"] - build_nodes["elapsed_s"], 1),
         "run_only_s": _rounded(run_only["wall_s"], 1),
         "run_only_peak_rss_mb": _rounded(run_only["peak_rss_mb"]),
+        "run_only_peak_pss_mb": _rounded(run_only["peak_pss_mb"]),
         "tests_s_sum": round(tests_s, 1),  # sum over tests; two run at a time (threads: 2)
         "reference_s": round(reference["wall_s"], 1),
         "reference_peak_rss_mb": round(reference["peak_rss_mb"]),
+        "reference_peak_pss_mb": round(reference["peak_pss_mb"]),
         "ratio_to_reference": round(build["wall_s"] / reference["wall_s"], 2),
         "run_only_ratio_to_reference": _rounded(run_only["wall_s"] / reference["wall_s"], 2),
         # a second `dbt build` on the same landed data: incremental models skip unchanged series

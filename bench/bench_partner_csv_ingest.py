@@ -1,10 +1,13 @@
 """Benchmark: one partner CSV of 1,000,000 rows through ``ingest_partner``, against DuckDB's own
 ``read_csv`` of the same file into a table (the reference limit: parsing and storing, nothing else).
 
-Both run in a fresh subprocess writing a fresh on-disk DuckDB file, so wall time covers the
-whole landing (hashing, reading, the contract, duplicate detection, the committed write, the
-reports) and peak RSS is the child's own (``ru_maxrss`` of that process alone). The two alternate
-``repeats`` times and the best of each is kept, so a busy machine affects both alike.
+Both run in a freshly started interpreter writing a fresh on-disk DuckDB file, so wall time covers
+the whole landing (hashing, reading, the contract, duplicate detection, the committed write, the
+reports). Memory is measured from outside by bench/memory.py, which samples the process's RSS and
+PSS from /proc every 50 ms (and reads the kernel's VmHWM): the figures are that process's own, not
+the high-water mark ``ru_maxrss`` inherits from the process that started it. ``peak_rss_mb`` is
+the largest over the repeats. The two alternate ``repeats`` times and the fastest of each is kept,
+so a busy machine affects both alike.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import textwrap
 from pathlib import Path
 
+from bench.memory import measure
 from bench.report import BenchResult
 from ingestion.config import PROJECT_ROOT
 
@@ -84,7 +87,7 @@ def write_partner_file(path: Path, rows: int = ROWS, seed: int = 20240601) -> No
 
 
 _INGEST = textwrap.dedent("""
-    import json, resource, sys, time
+    import json, sys, time
     from datetime import datetime, timezone
     from pathlib import Path
     import duckdb
@@ -97,14 +100,13 @@ _INGEST = textwrap.dedent("""
     con.close()
     wall = time.perf_counter() - start
     item = result.files[0]
-    print(json.dumps({"wall_s": wall, "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                      "status": item.status, "rows_read": item.rows_read, "landed": item.observations_landed,
-                      "quarantined": item.observations_quarantined, "missing": item.values_missing,
-                      "by_reason": item.rejected_by_reason}))
+    print(json.dumps({"wall_s": wall, "status": item.status, "rows_read": item.rows_read,
+                      "landed": item.observations_landed, "quarantined": item.observations_quarantined,
+                      "missing": item.values_missing, "by_reason": item.rejected_by_reason}))
 """)
 
 _REFERENCE = textwrap.dedent("""
-    import json, resource, sys, time
+    import json, sys, time
     from pathlib import Path
     import duckdb
     work = Path(sys.argv[1])
@@ -114,16 +116,16 @@ _REFERENCE = textwrap.dedent("""
     rows = con.execute("select count(*) from observations").fetchone()[0]
     con.close()
     wall = time.perf_counter() - start
-    print(json.dumps({"wall_s": wall, "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "rows": rows}))
+    print(json.dumps({"wall_s": wall, "rows": rows}))
 """)
 
 
 def _child(code: str, work: Path) -> dict:
-    completed = subprocess.run([sys.executable, "-c", code, str(work)], cwd=PROJECT_ROOT, capture_output=True,
-                               text=True, check=False, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
-    if completed.returncode != 0:
-        raise RuntimeError(f"benchmark child failed:\n{completed.stdout}\n{completed.stderr}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    measured = measure([sys.executable, "-c", code, str(work)], cwd=PROJECT_ROOT,
+                       env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    if measured.returncode != 0:
+        raise RuntimeError(f"benchmark child failed:\n{measured.stdout}\n{measured.stderr}")
+    return {**measured.last_json(), "peak_rss_mb": measured.top.peak_rss_mb, "peak_pss_mb": measured.top.peak_pss_mb}
 
 
 def run(rows: int = ROWS, repeats: int = 3) -> BenchResult:
@@ -149,9 +151,11 @@ def run(rows: int = ROWS, repeats: int = 3) -> BenchResult:
             "file_mb": round(source.stat().st_size / 1e6, 1),
             "wall_s": round(ingest["wall_s"], 3),
             "rows_per_s": round(rows / ingest["wall_s"]),
-            "peak_rss_mb": round(max(item["peak_rss_kb"] for item in ingests) / 1024, 1),
+            "peak_rss_mb": round(max(item["peak_rss_mb"] for item in ingests), 1),
+            "peak_pss_mb": round(max(item["peak_pss_mb"] for item in ingests), 1),
             "reference_wall_s": round(reference["wall_s"], 3),
-            "reference_peak_rss_mb": round(max(item["peak_rss_kb"] for item in references) / 1024, 1),
+            "reference_peak_rss_mb": round(max(item["peak_rss_mb"] for item in references), 1),
+            "reference_peak_pss_mb": round(max(item["peak_pss_mb"] for item in references), 1),
             "landed": ingest["landed"],
             "quarantined": ingest["quarantined"],
             "values_missing": ingest["missing"],

@@ -1,45 +1,22 @@
-"""One measurement of bench_dbt_build, in its own process, so peak RSS is that measurement's alone.
+"""The reference of bench_dbt_build, in a freshly started process of its own:
 
-    dbt_build_worker.py dbt <warehouse> <target_dir> <dbt args...>
-        runs the venv's dbt (e.g. `build`) on <warehouse> with --target-path/--log-path under
-        <target_dir>; prints {wall_s, peak_rss_mb, returncode, output_tail}. Peak RSS is
-        RUSAGE_CHILDREN's ru_maxrss: dbt's process (it runs DuckDB in-process).
     dbt_build_worker.py reference <warehouse> <compiled_target_dir>
-        the reference: every model's compiled SQL (from `dbt compile` into <compiled_target_dir>)
-        executed directly in DuckDB on <warehouse>, in dependency order (the manifest's depends_on),
-        each materialized as its config says (view or table), seeds loaded with read_csv and their
-        declared column types; no tests, no docs. Prints {wall_s, peak_rss_mb, models: {name: s}}.
+        every model's compiled SQL (from `dbt compile` into <compiled_target_dir>) executed directly
+        in DuckDB on <warehouse>, in dependency order (the manifest's depends_on), each materialized
+        as its config says (view or table), seeds loaded with read_csv and their declared column
+        types; no tests, no docs. Prints {wall_s, models: {name: s}} as its last line.
 
-The last line printed is the JSON result.
+Its memory is measured from outside (bench/memory.py), not with ru_maxrss, which a child inherits
+from the process that started it. dbt itself is measured the same way, run directly by the bench.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import resource
-import subprocess
 import sys
 import time
 from graphlib import TopologicalSorter
 from pathlib import Path
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
-DBT = Path(sys.executable).parent / "dbt"
-
-
-def dbt_env(warehouse: Path) -> dict[str, str]:
-    return {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DBT_PROJECT_DIR": str(PROJECT_DIR),
-            "DBT_PROFILES_DIR": str(PROJECT_DIR), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-
-
-def run_dbt(warehouse: Path, target: Path, args: list[str]) -> dict:
-    command = [str(DBT), *args, "--target-path", str(target), "--log-path", str(target / "logs")]
-    start = time.perf_counter()
-    completed = subprocess.run(command, cwd=PROJECT_DIR, env=dbt_env(warehouse), capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    return {"wall_s": wall, "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-            "returncode": completed.returncode, "output_tail": (completed.stdout + completed.stderr)[-3000:]}
 
 
 def _quote(name: str) -> str:
@@ -89,16 +66,11 @@ def reference(warehouse: Path, target: Path) -> dict:
     finally:
         con.close()
     wall = time.perf_counter() - start
-    return {"wall_s": wall, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "models": timings}
+    return {"wall_s": wall, "models": timings}
 
 
 if __name__ == "__main__":
     mode, warehouse, target = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-    if mode == "dbt":
-        result = run_dbt(warehouse, target, sys.argv[4:])
-    elif mode == "reference":
-        result = reference(warehouse, target)
-    else:
+    if mode != "reference":
         raise SystemExit(f"unknown mode {mode!r}")
-    print(json.dumps(result))
+    print(json.dumps(reference(warehouse, target)))

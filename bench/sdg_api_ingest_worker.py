@@ -1,9 +1,13 @@
-"""One measured approach of bench_sdg_api_ingest, run in its own process: prints {wall_s, rows, peak_rss_mb, cpu_s}."""
+"""One measured approach of bench_sdg_api_ingest, run in its own process: prints {wall_s, rows, ...}.
+
+Memory and CPU time are measured from outside by the bench (bench/memory.py). ``ru_maxrss`` read here
+would start at the high-water mark of the process that started this one, and the pipeline's forked
+fetch process starts at this one's: neither would be the approach's own figure.
+"""
 
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import tempfile
 import time
@@ -105,11 +109,4 @@ def naive(base_url: str, directory: Path, series: str) -> dict:
 if __name__ == "__main__":
     approach, base_url, directory, series = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4]
     measured = {"pipeline": pipeline, "reference": reference, "naive": naive, "landing_sql": landing_sql}[approach](base_url, directory, series)
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    # The pipeline fetches in a child process: its peak is added to ours (an upper bound, as the pages
-    # they share after the fork count twice), and its CPU time too. The machine may be shared: CPU
-    # seconds say how much work each approach did, whatever else was running.
-    measured["peak_rss_mb"] = (own.ru_maxrss + children.ru_maxrss) / 1024
-    measured["own_peak_rss_mb"] = own.ru_maxrss / 1024
-    measured["cpu_s"] = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
     print(json.dumps(measured))

@@ -40,6 +40,8 @@ class Settings:
     sdg_series: tuple[str, ...] | None
     # None means every area the API lists.
     sdg_areas: tuple[int, ...] | None
+    # Series landed per Dagster run: a run costs about a second of its own, most series far less.
+    sdg_series_per_run: int
     partner_inbox: Path
     partner_contracts: Path
     kobo_contracts: Path
@@ -134,6 +136,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sdg_replay_dir=_path(env, "SDG_API_REPLAY_DIR", DEFAULT_SDG_REPLAY_DIR),
         sdg_series=tuple(code.upper() for code in series) if series else None,
         sdg_areas=_areas(env),
+        sdg_series_per_run=_positive_int(env, "SDG_SERIES_PER_RUN", 100),
         partner_inbox=_path(env, "PARTNER_INBOX", "data/inbox"),
         partner_contracts=_path(env, "PARTNER_CONTRACTS", "contracts/partners"),
         kobo_contracts=_path(env, "KOBO_CONTRACTS", "contracts/kobo"),

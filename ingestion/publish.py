@@ -174,6 +174,30 @@ def _keep_previous(published_path: Path) -> None:
     _fsync_dir(directory)
 
 
+@dataclass(frozen=True)
+class Publication:
+    run_id: str
+    published_at: datetime
+    input_snapshot: dict[str, Any]
+
+
+def last_publication(published_path: Path) -> Publication | None:
+    """The published file's last publication (run, time, what it was built from); None when there is no
+    readable file."""
+    if not Path(published_path).exists():
+        return None
+    try:
+        with duckdb.connect(str(published_path), read_only=True) as con:
+            row = con.execute("select run_id, published_at, input_snapshot from meta.publication_log "
+                              "order by published_at desc limit 1").fetchone()
+    except duckdb.Error:
+        return None
+    if row is None:
+        return None
+    snapshot = json.loads(row[2]) if isinstance(row[2], str) else row[2] or {}
+    return Publication(run_id=row[0], published_at=row[1], input_snapshot=snapshot)
+
+
 def _last_publication(path: Path) -> tuple[str, str]:
     """(UTC timestamp, short run id) of a published file's last publication; its mtime if it has no log."""
     try:

@@ -158,17 +158,26 @@ def run_summary_lines(run_id: str, job_name: str, events: Iterable[dg.DagsterEve
     failed_steps = step_failures(events)
     checked = False
     published = False
+    current = None  # the observation that the published file is already current (nothing to rebuild)
     for event in events:
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             checked = True
         elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
             published = published or event.event_specific_data.materialization.asset_key == PUBLISHED_KEY
+        elif event.event_type == dg.DagsterEventType.ASSET_OBSERVATION:
+            observation = event.event_specific_data.asset_observation
+            if observation.asset_key == PUBLISHED_KEY:
+                current = {key: entry.value for key, entry in observation.metadata.items()}
     lines = [f"Run {run_id} ({job_name}): {'FAILED' if failed_steps else 'finished'}"]
     lines += [f"  step failed: {step}: {message[:500]}" for step, message in failed_steps]
     if checked or job_name == "main_job":
         lines += gate_lines(events, settings.warehouse_path)
     if published:
         lines.append(f"Published: {settings.published_path}")
+    elif current is not None and not failed_steps:
+        lines.append(f"Current: {settings.published_path} (published by run {current.get('published_run_id')} at "
+                     f"{current.get('published_at')}): nothing changed since, so dbt, the gate and publication "
+                     f"were skipped")
     elif job_name == "main_job" or checked:
         lines.append(f"NOT published: {settings.published_path} was left as it was")
     return lines

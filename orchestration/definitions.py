@@ -18,11 +18,11 @@ from orchestration.assets.sdg_api import build_series_assets, raw_sdg_reference
 from orchestration.alerts import quality_gate_alert_sensor
 from orchestration.checks import SUITE_CHECKS, GreatExpectationsResource
 from orchestration.jobs import (
+    build_nightly_schedule,
     main_after_nightly_runs,
     main_after_partner_update,
     main_job,
     nightly_partners_schedule,
-    nightly_schedule,
     partner_inbox_sensor,
     partner_job,
     sdg_series_job,
@@ -65,7 +65,7 @@ def build_defs(settings: Settings) -> dg.Definitions:
         assets=build_assets(settings),
         asset_checks=ASSET_CHECKS,
         jobs=[sdg_series_job, partner_job, main_job],
-        schedules=[nightly_schedule, nightly_partners_schedule],
+        schedules=[build_nightly_schedule(settings.sdg_series_per_run), nightly_partners_schedule],
         sensors=[main_after_nightly_runs, partner_inbox_sensor, main_after_partner_update, quality_gate_alert_sensor],
         resources=build_resources(settings),
         # One process per run: DuckDB takes one writer, and the pool serializes writers across runs.

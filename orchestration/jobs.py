@@ -14,12 +14,16 @@ from pathlib import Path
 import dagster as dg
 
 from ingestion.partners import list_partners, scan_inbox
+from ingestion.sdg_api.series import series_groups
 from orchestration.assets.partners import RAW_PARTNER_KEYS, partner_partitions
 from orchestration.assets.sdg_api import RAW_SDG_SERIES_KEYS
 from orchestration.checks import LANDING_SUITE_CHECK_KEYS
 from orchestration.resources import PartnerInboxResource
 
 NIGHTLY_TAG = "pipeline/nightly"
+# Dagster's own tags for a run over a range of partitions.
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 TRIGGER_TAG = "pipeline/trigger"
 SERIES_SELECTION = dg.AssetSelection.assets(*RAW_SDG_SERIES_KEYS)
 PARTNER_SELECTION = dg.AssetSelection.assets(*RAW_PARTNER_KEYS)
@@ -51,13 +55,23 @@ def _night(context: dg.ScheduleEvaluationContext) -> str:
     return context.scheduled_execution_time.astimezone(dt.timezone.utc).date().isoformat()
 
 
-@dg.schedule(job=sdg_series_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
-             default_status=dg.DefaultScheduleStatus.RUNNING)
-def nightly_schedule(context: dg.ScheduleEvaluationContext):
-    """02:00 UTC: one run per configured SDG series; `main_after_nightly_runs` follows on."""
-    night = _night(context)
-    for series in context.repository_def.get_job(sdg_series_job.name).partitions_def.get_partition_keys():
-        yield dg.RunRequest(run_key=f"{night}:{series}", partition_key=series, tags={NIGHTLY_TAG: night})
+def series_range_tags(group: tuple[str, ...]) -> dict[str, str]:
+    """The tags of a run over a range of series partitions (first to last of ``group``)."""
+    return {RANGE_START_TAG: group[0], RANGE_END_TAG: group[-1]}
+
+
+def build_nightly_schedule(series_per_run: int) -> dg.ScheduleDefinition:
+    @dg.schedule(name="nightly_schedule", job=sdg_series_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
+                 default_status=dg.DefaultScheduleStatus.RUNNING)
+    def nightly_schedule(context: dg.ScheduleEvaluationContext):
+        """02:00 UTC: the configured SDG series in runs of SDG_SERIES_PER_RUN; `main_after_nightly_runs` follows."""
+        night = _night(context)
+        series = tuple(context.repository_def.get_job(sdg_series_job.name).partitions_def.get_partition_keys())
+        for group in series_groups(series, series_per_run):
+            yield dg.RunRequest(run_key=f"{night}:{group[0]}..{group[-1]}",
+                                tags={NIGHTLY_TAG: night, **series_range_tags(group)})
+
+    return nightly_schedule
 
 
 @dg.schedule(job=partner_job, cron_schedule="0 2 * * *", execution_timezone="UTC",

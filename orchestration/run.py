@@ -1,12 +1,16 @@
 """``make run``: run the whole pipeline once, in this process, and print a summary a person can act on.
 
-Exits 0 only when every series landed, every step succeeded and the published file was replaced.
+Exits 0 only when every series is up to date (landed, or unchanged upstream), every step succeeded and the
+published file holds tonight's data (replaced, or already current because nothing changed).
 """
 
+import contextlib
+import datetime as dt
+import logging
 import os
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import dagster as dg
 from dotenv import load_dotenv
@@ -14,60 +18,87 @@ from dotenv import load_dotenv
 from ingestion.config import PROJECT_ROOT, Settings, load_settings
 from ingestion.warehouse import connect
 from ingestion.partners import list_partners
+from ingestion.sdg_api.series import series_groups
 from orchestration.assets.partners import partner_partitions
+from orchestration.assets.sdg_api import RAW_SDG_OBSERVATIONS
+from orchestration.jobs import RANGE_END_TAG, RANGE_START_TAG, series_range_tags
 from orchestration.alerts import run_summary_lines, step_failures, write_alert
 from orchestration.definitions import build_defs
 from orchestration.resources import PUBLISHED_KEY
 
 
+@dataclass(frozen=True)
+class SeriesStatus:
+    """One SDG series after the night: landed, current (unchanged upstream, not fetched) or failed."""
+
+    status: str
+    run_id: str
+    rows: int | None = None
+    duplicates_superseded: int = 0
+    message: str | None = None
+
+
 @dataclass
 class PipelineResult:
-    series: dict[str, dg.ExecuteInProcessResult]  # one run per SDG series partition
+    series_runs: list[dg.ExecuteInProcessResult]  # one run per group of SDG series (SDG_SERIES_PER_RUN)
     partners: dict[str, dg.ExecuteInProcessResult]  # one run per partner partition
     main: dg.ExecuteInProcessResult
+    series: dict[str, SeriesStatus] = field(default_factory=dict)  # every series of the night, in order
 
     @property
     def success(self) -> bool:
-        landing = [*self.series.values(), *self.partners.values()]
+        landing = [*self.series_runs, *self.partners.values()]
         kobo_failures = _metadata_value(self.main, "failed_assets") or {}
         return (self.main.success and not kobo_failures and not reference_failures(self.main)
                 and all(result.success for result in landing))
 
 
-def run_pipeline(settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING") -> PipelineResult:
+def run_pipeline(settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING",
+                 progress: Callable[[str], None] = lambda message: None) -> PipelineResult:
     """What the nightly schedule and sensor do, in this process: every series, then the main job."""
     defs = build_defs(settings)
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     series_job = defs.resolve_job_def("sdg_series_job")
-    series = {
-        key: series_job.execute_in_process(instance=instance, partition_key=key, raise_on_error=False,
-                                           run_config=run_config)
-        for key in series_job.partitions_def.get_partition_keys()
-    }
+    groups = series_groups(tuple(series_job.partitions_def.get_partition_keys()), settings.sdg_series_per_run)
+    series_runs = []
+    for number, group in enumerate(groups, start=1):
+        progress(f"SDG series: run {number} of {len(groups)} ({len(group)} series, {group[0]} .. {group[-1]})")
+        series_runs.append(series_job.execute_in_process(instance=instance, raise_on_error=False,
+                                                         run_config=run_config, tags=series_range_tags(group)))
     partner_ids = list_partners(settings.partner_inbox)
     instance.add_dynamic_partitions(partner_partitions.name, partner_ids)  # what the inbox sensor does
     partner_job = defs.resolve_job_def("partner_job")
+    progress(f"Partners: {len(partner_ids)} partner run(s)")
     partners = {
         partner: partner_job.execute_in_process(instance=instance, partition_key=partner, raise_on_error=False,
                                                 run_config=run_config)
         for partner in partner_ids
     }
+    progress("Main job: reference data, dbt build and tests, the gate, publication")
     main = defs.resolve_job_def("main_job").execute_in_process(
         instance=instance, raise_on_error=False, run_config=run_config
     )
-    return PipelineResult(series=series, partners=partners, main=main)
+    series = {code: status for result in series_runs for code, status in series_statuses(result, instance).items()}
+    return PipelineResult(series_runs=series_runs, partners=partners, main=main, series=series)
 
 
 def summarize(pipeline: PipelineResult, settings: Settings) -> tuple[list[str], bool]:
-    """The summary lines, and whether publication happened."""
-    lines = [f"SDG series ({settings.sdg_api_mode} mode): {sum(r.success for r in pipeline.series.values())} "
-             f"of {len(pipeline.series)} landed"]
-    for key, series_result in pipeline.series.items():
-        if series_result.success:
-            rows = _metadata_value(series_result, "dagster/row_count")
-            lines.append(f"  {key}: {rows} rows (run {series_result.run_id[:8]})")
-        for _, message in step_failures(series_result.all_events):
-            lines.append(f"  {key}: FAILED, previous version kept: {message[:500]}")
+    """The summary lines, and whether the published file now holds this night's data (published by this run,
+    or already current because nothing changed)."""
+    series = pipeline.series
+    by_status = {status: [code for code, s in series.items() if s.status == status]
+                 for status in ("landed", "current", "failed")}
+    rows = sum(s.rows or 0 for s in series.values())
+    superseded = {code: s.duplicates_superseded for code, s in series.items() if s.duplicates_superseded}
+    lines = [f"SDG series ({settings.sdg_api_mode} mode, {len(pipeline.series_runs)} run(s)): "
+             f"{len(series) - len(by_status['failed'])} of {len(series)} up to date: "
+             f"{len(by_status['landed'])} landed ({rows} rows), {len(by_status['current'])} unchanged upstream "
+             f"(not fetched again), {len(by_status['failed'])} failed"]
+    if superseded:
+        lines.append(f"  duplicates resolved (the later record of the response kept, both in raw_sdg): "
+                     f"{sum(superseded.values())} in {', '.join(f'{c} ({n})' for c, n in superseded.items())}")
+    for code in by_status["failed"]:
+        lines.append(f"  {code}: FAILED, previous version kept: {(series[code].message or '')[:500]}")
     for table, message in reference_failures(pipeline.main).items():
         lines.append(f"  {table}: FAILED, previous version kept: {message[:500]}")
     lines.append(f"Partner files in {settings.partner_inbox}: {len(pipeline.partners)} partner(s)")
@@ -109,6 +140,7 @@ def summarize(pipeline: PipelineResult, settings: Settings) -> tuple[list[str], 
 
     published = PUBLISHED_KEY in {m.asset_key for m in result.get_asset_materialization_events()
                                   for m in [m.event_specific_data.materialization]}
+    current = any(line.startswith("Current: ") for line in main_lines)
     if published:  # run_summary_lines said where; the row counts follow
         with connect(settings.published_path, read_only=True) as con:
             for schema, table, rows in con.execute(
@@ -124,7 +156,42 @@ def summarize(pipeline: PipelineResult, settings: Settings) -> tuple[list[str], 
             "marts.fct_indicator_observations order by period_label, location limit 10'))\"",
         ]
     lines.append("Details: `make dev`, then open the run in the Dagster UI at http://localhost:3000")
-    return lines, published
+    return lines, published or current
+
+
+def series_statuses(result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance) -> dict[str, SeriesStatus]:
+    """Each series of one series run: from its per-partition materializations and observations; a series
+    with neither failed with the run (e.g. the area list could not be fetched before any series). Read from
+    the instance: a failed step's result leaves out the events it logged before failing."""
+    found: dict[str, SeriesStatus] = {}
+    for entry in instance.all_logs(result.run_id, of_type={dg.DagsterEventType.ASSET_MATERIALIZATION,
+                                                            dg.DagsterEventType.ASSET_OBSERVATION}):
+        event = entry.dagster_event
+        data = event.event_specific_data
+        landed = event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION
+        record = data.materialization if landed else data.asset_observation
+        if record.asset_key != RAW_SDG_OBSERVATIONS or record.partition is None:
+            continue
+        meta = {key: value.value for key, value in record.metadata.items()}
+        if landed:
+            found[record.partition] = SeriesStatus("landed", result.run_id, meta.get("dagster/row_count"),
+                                                   meta.get("duplicates_superseded") or 0)
+        else:
+            found[record.partition] = SeriesStatus(meta.get("status", "?"), result.run_id, message=meta.get("error"))
+    why = "; ".join(message for _, message in step_failures(result.all_events)) or "the run failed"
+    for code in _range(result):
+        found.setdefault(code, SeriesStatus("failed", result.run_id, message=why[:500]))
+    return found
+
+
+def _range(result: dg.ExecuteInProcessResult) -> list[str]:
+    keys = result.job_def.partitions_def.get_partition_keys()
+    tags = result.dagster_run.tags
+    start, end = tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)
+    if start is None or end is None:
+        key = tags.get("dagster/partition")
+        return [key] if key else []
+    return keys[keys.index(start):keys.index(end) + 1]
 
 
 def reference_failures(result: dg.ExecuteInProcessResult) -> dict[str, str]:
@@ -152,11 +219,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = load_settings()
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
-    with dg.DagsterInstance.get() as instance:
-        pipeline = run_pipeline(settings, instance)
-    lines, published = summarize(pipeline, settings)
+    # Progress (these lines and the runs' INFO logs) goes to stderr; what the tools print (dbt's own output,
+    # which dagster-dbt echoes) goes to a log file, so the terminal shows where the night is, then the summary.
+    logs = settings.reports_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    tool_log = logs / f"make_run_{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}.log"
+    # Dagster warns of every blocking check without a result when dbt skips a night with nothing new; the
+    # publication step does its own gating (and refuses when a check it needs did not run).
+    logging.getLogger("dagster._core.execution.plan.active").addFilter(
+        lambda record: "emitted no result" not in record.getMessage())
+    with dg.DagsterInstance.get() as instance, tool_log.open("w", encoding="utf-8") as log, \
+            contextlib.redirect_stdout(log):
+        pipeline = run_pipeline(settings, instance, log_level="INFO",
+                                progress=lambda message: print(message, file=sys.stderr, flush=True))
+    lines, up_to_date = summarize(pipeline, settings)
+    lines.append(f"Tool output (dbt): {tool_log}")
     print("\n".join(["", "=" * 72, *lines, "=" * 72]))
-    return 0 if pipeline.success and published else 1
+    return 0 if pipeline.success and up_to_date else 1
 
 
 if __name__ == "__main__":

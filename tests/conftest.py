@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -85,14 +84,20 @@ def sample_page() -> dict:
 
 
 def copy_snapshot(destination: Path) -> Path:
-    """A writable copy of the bundled snapshot, for tests that alter a response."""
-    shutil.copytree(SNAPSHOT, destination)
+    """A writable copy of the bundled snapshot, for tests that alter a response: its own manifest, pointing
+    at the bundled bodies (thousands of files, never written) until a test replaces one."""
+    destination.mkdir(parents=True)
+    manifest = json.loads((SNAPSHOT / "manifest.json").read_text(encoding="utf-8"))
+    for recording in manifest["recordings"]:
+        recording["file"] = str(SNAPSHOT / recording["file"])
+    (destination / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return destination
 
 
 def edit_series_page(snapshot: Path, series: str, edit: Callable[[dict], None], area: int | None = None) -> dict:
     """Alter page 1 of ``series`` in a snapshot copy: the one for the batch of areas holding ``area``, else the
-    first with data. The edited body is written as plain JSON and the manifest points at it. Returns the page."""
+    first with data. The edited body is written as plain JSON and the manifest points at it. The series gets
+    a new release in Series/List, as the API announces a change. Returns the page."""
     manifest_path = snapshot / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     for recording in manifest["recordings"]:
@@ -103,8 +108,22 @@ def edit_series_page(snapshot: Path, series: str, edit: Callable[[dict], None], 
         page = json.loads(read_body(snapshot / recording["file"]))
         if page["data"]:
             edit(page)
-            recording["file"] = f"series_data/edited_{series}_{params['areaCode'][0]}.json"
+            recording["file"] = f"edited_{series}_{params['areaCode'][0]}.json"
             (snapshot / recording["file"]).write_text(json.dumps(page))
             manifest_path.write_text(json.dumps(manifest))
+            new_release(snapshot, series)
             return page
     raise LookupError(f"no page with data for {series} (area {area}) in {snapshot}")
+
+
+def new_release(snapshot: Path, series: str, release: str = "2026.Q4.test") -> None:
+    """``series`` is announced in a new release by Series/List in a snapshot copy."""
+    manifest_path = snapshot / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    (recording,) = [r for r in manifest["recordings"] if r["path"] == "v1/sdg/Series/List"]
+    listed = json.loads(read_body(snapshot / recording["file"]))
+    (entry,) = [item for item in listed if item["code"] == series]
+    entry["release"] = release
+    recording["file"] = "series_list_edited.json"
+    (snapshot / recording["file"]).write_text(json.dumps(listed))
+    manifest_path.write_text(json.dumps(manifest))

@@ -22,11 +22,16 @@ class FakeSdgApi(FakeJsonServer):
         self.page_faults: dict[int, deque[Fault]] = {}
         self.delays: deque[float] = deque()
         self.series: dict[str, list[dict]] = {}
+        self.releases: dict[str, str] = {}  # what Series/List says of each series
+        self.routes["Series/List"] = lambda params: [
+            {"goal": [], "target": [], "indicator": [], "release": self.releases[code], "code": code,
+             "description": code, "uri": f"/v1/sdg/Series/{code}"} for code in self.series]
 
     def add_series(self, code: str, records: list[dict], code_lists: dict | None = None) -> None:
         """Serve a series the way the API does: Series/Data filtered by areaCode and paged by
         page/pageSize (pages from 1), plus its Dimensions and Attributes code lists."""
         self.series[code] = records
+        self.releases.setdefault(code, "2026.Q1.test")
         code_lists = code_lists or {}
         self.routes[f"Series/{code}/Dimensions"] = lambda params: code_lists.get("dimensions", [])
         self.routes[f"Series/{code}/Attributes"] = lambda params: code_lists.get("attributes", [])

@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import dagster as dg
@@ -177,19 +178,68 @@ def make_run() -> subprocess.CompletedProcess:
                           cwd=PROJECT_ROOT)
 
 
-def test_running_twice_publishes_the_same_rows_and_make_run_says_so(baseline, from_baseline):
-    """`make run` again on the baseline's warehouse, nothing changed upstream: exit 0, the same rows."""
+def test_a_night_with_nothing_new_rewrites_nothing_and_make_run_says_the_file_is_current(baseline, from_baseline):
+    """`make run` again on the baseline's warehouse, nothing changed upstream: no series fetched or rewritten,
+    no dbt build, no validation of unchanged tables, the published file untouched; exit 0."""
+    before = digest(from_baseline.published_path)
+    with duckdb.connect(str(from_baseline.warehouse_path), read_only=True) as con:
+        loads = con.execute("select * from raw_sdg.series_loads order by series_code").fetchall()
+        raw = con.execute("select count(*), count(distinct record_id) from raw_sdg.series_observations").fetchone()
     good = make_run()
     assert good.returncode == 0, good.stdout + good.stderr
-    assert f"Published: {from_baseline.published_path}" in good.stdout
+    out = good.stdout
+    assert f"0 landed (0 rows), {len(TEST_SERIES)} unchanged upstream (not fetched again), 0 failed" in out, out
+    assert f"Current: {from_baseline.published_path} (published by run {baseline.pipeline.main.run_id}" in out, out
+    assert "Published:" not in out
+    assert digest(from_baseline.published_path) == before
     assert published_rows(from_baseline) == published_rows(baseline.settings)
     with duckdb.connect(str(from_baseline.warehouse_path), read_only=True) as con:
-        raw = con.execute("select count(*), count(distinct record_id) from raw_sdg.series_observations").fetchone()
+        assert con.execute("select * from raw_sdg.series_loads order by series_code").fetchall() == loads  # same runs
+        assert con.execute("select count(*), count(distinct record_id) from raw_sdg.series_observations"
+                           ).fetchone() == raw
     manifest = json.loads((SNAPSHOT / "manifest.json").read_text())["recordings"]
     announced = sum(json.loads(read_body(SNAPSHOT / r["file"]))["totalElements"] for r in manifest
                     if r["path"] == "v1/sdg/Series/Data" and r["params"]["page"] == ["1"]
                     and r["params"]["seriesCode"][0] in TEST_SERIES)
     assert raw[0] == raw[1] == announced
+
+
+def test_a_true_duplicate_from_the_api_is_resolved_at_landing_counted_and_published(
+        from_baseline, tmp_path, monkeypatch):
+    """The API sends one cell twice with two values: the later record wins, both stay in raw_sdg, the count
+    is in the series' metadata and the run summary, and the night publishes."""
+    from orchestration.run import summarize
+
+    where = "series_code = 'SH_OOP_XPD_EARNNET40' and source_type = 'official'"
+    before = Counter(value for (value,) in published_rows(from_baseline, "value", where))
+    snapshot = copy_snapshot(tmp_path / "duplicate_snapshot")
+
+    def duplicate(page: dict) -> None:
+        page["data"].append({**page["data"][3], "value": "25.5"})
+        page["totalElements"] += 1
+
+    page = edit_series_page(snapshot, "SH_OOP_XPD_EARNNET40", duplicate, area=4)
+    monkeypatch.setenv("SDG_API_REPLAY_DIR", str(snapshot))
+    settings = load_settings()
+    pipeline = materialize_all(settings)
+    assert pipeline.success and published_marts_materialized(pipeline.main)
+    status = pipeline.series["SH_OOP_XPD_EARNNET40"]
+    assert (status.status, status.duplicates_superseded) == ("landed", 1)
+    assert {code: s.status for code, s in pipeline.series.items() if code != "SH_OOP_XPD_EARNNET40"} == dict.fromkeys(
+        set(TEST_SERIES) - {"SH_OOP_XPD_EARNNET40"}, "current")
+    lines, up_to_date = summarize(pipeline, settings)
+    assert up_to_date and any("duplicates resolved" in line and "SH_OOP_XPD_EARNNET40 (1)" in line for line in lines)
+    original = page["data"][3]
+    with duckdb.connect(str(from_baseline.warehouse_path), read_only=True) as con:
+        raw = con.execute(
+            "select value_raw, superseded_by is null, record_index from raw_sdg.series_observations "
+            "where series_code = 'SH_OOP_XPD_EARNNET40' and geo_area_m49 = 4 and time_period = ? "
+            "and dimensions = ? order by record_index",
+            [int(original["timePeriodStart"]), original["dimensions"]]).fetchall()
+    assert raw == [(original["value"], False, 3), ("25.5", True, len(page["data"]) - 1)]
+    # Published: the same cells as before, that one with the later value.
+    after = Counter(value for (value,) in published_rows(from_baseline, "value", where))
+    assert after == before - Counter([float(original["value"])]) + Counter([25.5])
 
 
 def test_make_run_exits_non_zero_and_prints_why_when_the_gate_blocks(from_baseline, tmp_path, monkeypatch):
@@ -199,9 +249,12 @@ def test_make_run_exits_non_zero_and_prints_why_when_the_gate_blocks(from_baseli
     snapshot = copy_snapshot(tmp_path / "bad_snapshot")
 
     def duplicate(page: dict) -> None:
-        # A second record for the same series, area, year and breakdown, with another value: two figures
-        # for one cell, which the grain's uniqueness test refuses.
-        page["data"].append({**page["data"][3], "value": "25.5"})
+        # A second record for the same series, area and year whose breakdown differs only in a code that means
+        # the same (sex NOTSPEC, coded as the total like BOTHSEX): not a duplicate the lander resolves, but two
+        # figures for one cell of the mart, which the grain's uniqueness test refuses.
+        record = page["data"][3]
+        assert record["dimensions"]["Sex"] == "BOTHSEX"
+        page["data"].append({**record, "value": "25.5", "dimensions": {**record["dimensions"], "Sex": "NOTSPEC"}})
         page["totalElements"] += 1
 
     edit_series_page(snapshot, "SH_OOP_XPD_EARNNET40", duplicate, area=4)
@@ -226,7 +279,8 @@ def test_make_run_exits_non_zero_and_prints_why_when_the_gate_blocks(from_baseli
 def test_a_failing_series_and_reference_data_keep_their_previous_versions_and_block_nothing_else(
         from_baseline, tmp_path, monkeypatch):
     """One night, two upstream failures: a series page short of what the API announced, and the goal
-    hierarchy the API will not give. Each keeps its previous version; the rest is published."""
+    hierarchy the API will not give. Each keeps its previous version; the rest (here a revised value of
+    another series) is published."""
     from orchestration.run import PipelineResult, reference_failures, summarize
 
     pipeline_env = from_baseline
@@ -240,7 +294,11 @@ def test_a_failing_series_and_reference_data_keep_their_previous_versions_and_bl
     def short(page: dict) -> None:
         page["data"] = page["data"][:-2]  # the API announces totalElements but sends two fewer
 
+    def revise(page: dict) -> None:
+        page["data"][0]["value"] = "42.4242"
+
     edit_series_page(snapshot, "SI_COV_DISAB", short)
+    edit_series_page(snapshot, "SL_TLF_UEMDIS", revise)
     manifest = json.loads((snapshot / "manifest.json").read_text())
     manifest["recordings"] = [r for r in manifest["recordings"] if r["path"] != "v1/sdg/Goal/List"]  # now a 404
     (snapshot / "manifest.json").write_text(json.dumps(manifest))
@@ -251,13 +309,15 @@ def test_a_failing_series_and_reference_data_keep_their_previous_versions_and_bl
     assert not pipeline.success  # `make run` exits non-zero...
     assert pipeline.main.success and published_marts_materialized(pipeline.main)  # ...but publishes the rest
     # the series fails alone and keeps its previous rows
-    assert [key for key, result in pipeline.series.items() if not result.success] == ["SI_COV_DISAB"]
+    assert [code for code, series in pipeline.series.items() if series.status == "failed"] == ["SI_COV_DISAB"]
+    assert "totalElements" in pipeline.series["SI_COV_DISAB"].message
+    assert pipeline.series["SL_TLF_UEMDIS"].status == "landed"
+    assert published_rows(pipeline_env, "value", "series_code = 'SL_TLF_UEMDIS' and value = 42.4242") == [(42.4242,)]
     assert published_rows(pipeline_env, where="series_code = 'SI_COV_DISAB'") == before
     # the reference table keeps its previous version, and its failure alone would fail the night
     failures = reference_failures(pipeline.main)
     assert list(failures) == ["raw_sdg.series_hierarchy"] and "Goal/List" in failures["raw_sdg.series_hierarchy"]
-    landed = {key: result for key, result in pipeline.series.items() if result.success}
-    assert not PipelineResult(series=landed, partners=pipeline.partners, main=pipeline.main).success
+    assert not PipelineResult(series_runs=[], partners=pipeline.partners, main=pipeline.main).success
     with duckdb.connect(str(pipeline_env.warehouse_path), read_only=True) as con:
         assert con.execute("select * from raw_sdg.series_hierarchy order by all").fetchall() == hierarchy
     lines, published = summarize(pipeline, settings)
@@ -304,7 +364,7 @@ def test_nothing_personal_reaches_the_published_file_reports_or_logs(baseline):
         for schema, table in con.execute("select schema_name, table_name from duckdb_tables()").fetchall():
             texts.append(" ".join(map(str, con.execute(f"select * from {schema}.{table}").fetchall())))
     texts += [path.read_text(encoding="utf-8", errors="replace") for path in reports.rglob("*") if path.is_file()]
-    for result in [pipeline.main, *pipeline.series.values(), *pipeline.partners.values()]:
+    for result in [pipeline.main, *pipeline.series_runs, *pipeline.partners.values()]:
         texts += [str(event) for event in result.all_events]
     haystack = "\n".join(texts)
     # A coordinate must appear as that number, not inside another one (a value 60.0270971 holds 0.027097);

@@ -234,12 +234,19 @@ def test_reference_data_lands_from_the_replay_snapshot(tmp_path):
                            "order by depth").fetchall()
         series = {s for (s,) in con.execute("select distinct series_code from raw_sdg.series_hierarchy").fetchall()}
         memberships = con.execute("select count(distinct (series_code, indicator_code)) from raw_sdg.series_hierarchy").fetchone()[0]
+        vc_vov_gdsd = con.execute("select list(indicator_code order by indicator_code) from raw_sdg.series_hierarchy "
+                                  "where series_code = 'VC_VOV_GDSD'").fetchone()[0]
+    listed = client.series_releases()
     # World > Asia > Southern Asia > Afghanistan, and every region and country of the M49 table once
     assert {(1, None, 1, 0), (142, 1, 1, 1), (34, 142, 1, 2), (4, 34, 1, 3)} <= set(tree)
     assert len({area for area, *_ in tree}) == len(tree) == 1 + 5 + 22 + 240
     assert [g.rows for g in geo] == [370, len(tree)]
-    # one release each; VC_VOV_GDSD sits under two indicators (10.3.1 and 16.b.1)
-    assert series == set(default_series()) and hierarchy.rows == memberships == len(series) + 1
+    # every series the snapshot serves (the whole 2020 copy and the real recording), the defaults among them,
+    # each in one release; a series can sit under several indicators (VC_VOV_GDSD: 10.3.1 and 16.b.1)
+    assert series == set(listed) and len(series) == 473 and set(default_series()) <= series
+    assert vc_vov_gdsd == ["10.3.1", "16.b.1"]
+    assert hierarchy.rows == memberships > len(series)
+    assert set(listed.values()) == {"2020-10 extract", "2025.Q4.G.01"}
 
 
 def test_series_asset_in_live_mode_reports_rows_pages_and_retries(api, tmp_path, monkeypatch):
@@ -251,11 +258,12 @@ def test_series_asset_in_live_mode_reports_rows_pages_and_retries(api, tmp_path,
     monkeypatch.setenv("SDG_API_BASE_URL", api.base_url)
     monkeypatch.setenv("SDG_SERIES", SPEC.code)
     monkeypatch.setenv("SDG_AREAS", "4,8")
-    api.faults.append((429, {"Retry-After": "0"}, b""))
+    api.page_faults[1] = deque([(429, {"Retry-After": "0"}, b"")])
     settings = load_settings()
     series_asset = build_assets(settings)[0]
+    instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize([series_asset], partition_key=SPEC.code, resources=build_resources(settings),
-                            instance=dg.DagsterInstance.ephemeral())
+                            instance=instance)
     assert result.success
     metadata = result.asset_materializations_for_node("raw_sdg_series")[0].metadata
     assert metadata["dagster/row_count"].value == 720
@@ -265,3 +273,47 @@ def test_series_asset_in_live_mode_reports_rows_pages_and_retries(api, tmp_path,
         assert con.execute("select count(*) from raw_sdg.series_observations").fetchone()[0] == 720
         assert con.execute("select count(*) from raw_sdg.series_code_lists where concept = 'Disability status'"
                            ).fetchone()[0] == 3
+
+
+def test_a_series_is_fetched_again_only_when_its_release_changes_or_a_refetch_is_asked(api, tmp_path, monkeypatch):
+    """Series/List names each series' release: a series already landed from it is current (an observation, no
+    materialization, no Series/Data request); a new release, or `refetch` in the launchpad, lands it again."""
+    from ingestion.config import load_settings
+    from orchestration.assets.sdg_api import RAW_SDG_OBSERVATIONS
+    from orchestration.definitions import build_assets, build_resources
+
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("SDG_API_MODE", "live")
+    monkeypatch.setenv("SDG_API_BASE_URL", api.base_url)
+    monkeypatch.setenv("SDG_SERIES", SPEC.code)
+    monkeypatch.setenv("SDG_AREAS", "4,8")
+    settings = load_settings()
+    series_asset = build_assets(settings)[0]
+    instance = dg.DagsterInstance.ephemeral()
+
+    def night(**config) -> tuple[dg.ExecuteInProcessResult, int]:
+        before = len([r for r in api.requests if r[0].endswith("/Series/Data")])
+        result = dg.materialize([series_asset], partition_key=SPEC.code, resources=build_resources(settings),
+                                instance=instance, run_config={"ops": {"raw_sdg_series": {"config": config}}})
+        assert result.success
+        return result, len([r for r in api.requests if r[0].endswith("/Series/Data")]) - before
+
+    def loads() -> list[tuple]:
+        with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+            return con.execute("select batch_id, run_id, release from raw_sdg.series_loads").fetchall()
+
+    first, fetched = night()
+    assert fetched == 1 and loads()[0][1:] == (first.run_id, "2026.Q1.test")
+    second, fetched = night()
+    assert fetched == 0 and second.asset_materializations_for_node("raw_sdg_series") == []
+    [observation] = [e.event_specific_data.asset_observation for e in second.all_events
+                     if e.event_type == dg.DagsterEventType.ASSET_OBSERVATION]
+    assert observation.asset_key == RAW_SDG_OBSERVATIONS and observation.partition == SPEC.code
+    assert observation.metadata["status"].value == "current"
+    assert loads()[0][1] == first.run_id  # not rewritten
+    refetched, fetched = night(refetch=True)
+    assert fetched == 1 and loads()[0][1] == refetched.run_id
+    batch = loads()[0][0]
+    api.releases[SPEC.code] = "2026.Q2.test"
+    released, fetched = night()
+    assert fetched == 1 and loads() == [(batch, released.run_id, "2026.Q2.test")]  # the same bytes: the same batch

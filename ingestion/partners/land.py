@@ -38,7 +38,7 @@ create table if not exists raw_partners.partners (
     attribution varchar not null,
     contract_file varchar not null,
     contract_sha256 varchar not null,
-    run_id varchar not null,
+    run_id varchar not null,               -- the run that landed this version of the contract
     updated_at timestamptz not null
 );
 create table if not exists raw_partners.files (
@@ -218,6 +218,12 @@ def previous_version(con: duckdb.DuckDBPyConnection, partner_id: str, source_fil
 
 
 def upsert_partner(con: duckdb.DuckDBPyConnection, contract: Contract, contract_file: str, run_id: str, now: datetime) -> None:
+    """The partner's row, rewritten only when its contract changed: an unchanged night leaves the landing
+    tables as they were (ingestion/fingerprint.py), so run_id and updated_at say when this version came."""
+    current = con.execute("select contract_file, contract_sha256 from raw_partners.partners where partner_id = ?",
+                          [contract.partner_id]).fetchone()
+    if current == (contract_file, contract.sha256):
+        return
     with transaction(con):
         con.execute("delete from raw_partners.partners where partner_id = ?", [contract.partner_id])
         con.execute("insert into raw_partners.partners values (?, ?, ?, ?, ?, ?, ?, ?, ?)",

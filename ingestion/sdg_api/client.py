@@ -122,6 +122,12 @@ class SdgApiClient:
         """Goals with their targets, indicators and series (one entry per series release)."""
         return self.get_list("Goal/List", {"includechildren": "true"})
 
+    def series_releases(self) -> dict[str, str | None]:
+        """``Series/List``: each series the API publishes now, with the release it belongs to."""
+        return {str(item["code"]).strip(): item.get("release")
+                for item in self.get_list("Series/List", {"allreleases": "false"}).data
+                if isinstance(item, dict) and item.get("code")}
+
     def geo_area_tree(self) -> FetchedJson:
         return self.get_list("GeoArea/Tree")
 

@@ -221,6 +221,24 @@ def goal_list(ddf: Ddf, codes: list[str], goal_titles: dict[str, str], release: 
             for goal, targets in sorted(tree.items(), key=lambda g: _order(g[0]))]
 
 
+def series_list(hierarchy: list[dict]) -> list[dict]:
+    """``Series/List?allreleases=false`` from a ``Goal/List`` answer: one entry per series, in the real shape
+    (``goal``, ``target`` and ``indicator`` as lists, since a series can belong to several), in code order."""
+    found: dict[str, dict] = {}
+    for goal in hierarchy:
+        for target in goal["targets"]:
+            for indicator in target["indicators"]:
+                for series in indicator["series"]:
+                    entry = found.setdefault(series["code"], {
+                        "goal": [], "target": [], "indicator": [], "release": series["release"],
+                        "code": series["code"], "description": series["description"], "uri": series["uri"]})
+                    for key, code in (("goal", goal["code"]), ("target", target["code"]),
+                                      ("indicator", indicator["code"])):
+                        if code not in entry[key]:
+                            entry[key].append(code)
+    return [found[code] for code in sorted(found)]
+
+
 def _order(code: str) -> list:
     return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in code.split(".")]
 

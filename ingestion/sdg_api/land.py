@@ -83,6 +83,7 @@ create table if not exists raw_sdg.series_observations (
     attributes map(varchar, varchar),
     dimensions map(varchar, varchar),
     extra_fields json,                     -- fields the parser does not know (schema drift), kept
+    superseded_by varchar,                 -- record_id of the later duplicate that replaces this one
     request_url varchar not null,
     page integer not null,
     record_index integer not null,
@@ -114,7 +115,10 @@ create table if not exists raw_sdg.series_loads (
     unparseable_values bigint not null,
     qualified_values bigint not null,
     first_fetched_at timestamptz not null,
-    last_fetched_at timestamptz not null
+    last_fetched_at timestamptz not null,
+    duplicates_superseded bigint,          -- records replaced by a later duplicate (null: landed before the rule)
+    release varchar,                       -- the series' release in Series/List when it was landed
+    request_key varchar                    -- areas, page size and landing rules of the load (see night.py)
 );
 """
 
@@ -124,6 +128,25 @@ select request_url, page, count(*), count(*) filter (where value_is_missing),
 from raw_sdg.series_observations
 where series_code = $series
 group by request_url, page
+"""
+
+# The API sometimes sends one cell twice (same series, area, period and breakdown) with two slightly
+# different values. The later record in the response wins: the earlier one stays in the table, with
+# superseded_by naming the record that replaced it, and staging reads only records not superseded.
+# Deterministic for the same responses: fetch order is page, then position on the page.
+_MARK_SUPERSEDED = """
+update raw_sdg.series_observations as o set superseded_by = d.kept_record_id
+from (
+    select record_id, first_value(record_id) over cell as kept_record_id, row_number() over cell as position
+    from raw_sdg.series_observations
+    where series_code = $series
+    window cell as (
+        partition by geo_area_m49, time_period_start_raw, coalesce(time_detail, ''),
+            list_sort(list_transform(map_entries(coalesce(dimensions, map())),
+                                     e -> e.key || '=' || coalesce(e.value, '')))
+        order by page desc, record_index desc, record_id desc)
+) as d
+where o.series_code = $series and o.record_id = d.record_id and d.position > 1
 """
 
 
@@ -138,6 +161,8 @@ class SeriesLoad:
     missing_values: int = 0
     unparseable_values: int = 0
     qualified_values: int = 0
+    duplicates_superseded: int = 0
+    release: str | None = None
     dimension_names: set[str] = field(default_factory=set)
     # Schema drift, kept and reported: record fields the parser does not know, dimension names
     # missing from the series' Dimensions code list, pages whose dimension names differ from page 1.
@@ -160,6 +185,8 @@ def land_series(
     series_code: str,
     area_codes: Sequence[int] | None,
     run_id: str,
+    release: str | None = None,
+    request_key: str | None = None,
 ) -> SeriesLoad:
     """Fetch every page of ``series_code`` and replace that series in ``raw_sdg`` atomically.
 
@@ -167,10 +194,11 @@ def land_series(
     DuckDB appends the pages spooled so far; the counts are checked against the table itself before
     the commit.
     """
-    load = SeriesLoad(series_code=series_code, recreated_tables=ensure_schema(con))
+    load = SeriesLoad(series_code=series_code, release=release, recreated_tables=ensure_schema(con))
     con.execute(MACROS_SQL)
     retries_before = client.retries
-    digest = hashlib.sha256(series_code.encode())
+    # The request key too: landing the same responses under new rules (LANDING_RULES_VERSION) is a new batch.
+    digest = hashlib.sha256(f"{series_code}|{request_key or ''}".encode())
     code_lists = []
     for kind, fetched in client.series_code_lists(series_code):
         digest.update(fetched.sha256.encode())
@@ -226,15 +254,19 @@ def land_series(
         if load.pages == 0 or load.first_fetched_at is None:
             raise SdgApiError(f"series {series_code}: the API returned no pages")
         load.undeclared_dimensions = load.dimension_names - declared_dimensions
+        con.execute(_MARK_SUPERSEDED, {"series": series_code})
+        load.duplicates_superseded = con.execute(
+            "select count(*) from raw_sdg.series_observations where series_code = ? and superseded_by is not null",
+            [series_code]).fetchone()[0]
         if code_lists:
             codes = pd.DataFrame([{**row, "series_code": series_code, "batch_id": load.batch_id}
                                   for row in code_lists])  # noqa: F841 -- scanned by name below
             con.execute("insert into raw_sdg.series_code_lists by name select * from codes")
         con.execute(
-            """insert into raw_sdg.series_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            """insert into raw_sdg.series_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [series_code, load.batch_id, run_id, load.rows_landed, load.total_elements, load.pages,
              load.retries, load.missing_values, load.unparseable_values, load.qualified_values,
-             load.first_fetched_at, load.last_fetched_at],
+             load.first_fetched_at, load.last_fetched_at, load.duplicates_superseded, release, request_key],
         )
     return load
 

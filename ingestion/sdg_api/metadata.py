@@ -63,11 +63,15 @@ class ReferenceLoad:
     table: str
     rows: int
     response_sha256: str
+    unchanged: bool = False  # the API answered with the very bytes already landed: nothing was rewritten
 
 
 def _replace(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], fetched: FetchedJson, run_id: str) -> ReferenceLoad:
     lineage = {"request_url": fetched.url, "fetched_at": fetched.fetched_at,
                "response_sha256": fetched.sha256, "run_id": run_id}
+    landed = con.execute(f"select list(distinct response_sha256), count(*) from raw_sdg.{table}").fetchone()
+    if landed[0] == [fetched.sha256] and landed[1] == len(rows):
+        return ReferenceLoad(table=f"raw_sdg.{table}", rows=len(rows), response_sha256=fetched.sha256, unchanged=True)
     frame = pd.DataFrame([{**row, **lineage} for row in rows])  # noqa: F841 -- scanned by name below
     with transaction(con):
         con.execute(f"delete from raw_sdg.{table}")

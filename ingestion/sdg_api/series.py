@@ -20,3 +20,9 @@ def default_series(path: Path = PROJECT_ROOT / DEFAULT_SDG_SERIES_FILE) -> tuple
 def configured_series(settings: Settings) -> tuple[str, ...]:
     """``SDG_SERIES`` when set, else the curated default list."""
     return settings.sdg_series if settings.sdg_series is not None else default_series()
+
+
+def series_groups(series: tuple[str, ...], per_run: int) -> list[tuple[str, ...]]:
+    """The series in runs of at most ``per_run``, in their configured order (each a contiguous range of the
+    partitions, as Dagster runs a range)."""
+    return [series[start:start + per_run] for start in range(0, len(series), per_run)]

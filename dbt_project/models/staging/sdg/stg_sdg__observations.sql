@@ -1,4 +1,6 @@
--- One row per SDG API observation record: renaming and casting only.
+-- One row per SDG API observation record: renaming and casting only. A record the API sent again later
+-- in the same response for the same cell (series, area, period, breakdown) was marked superseded_by at
+-- landing (ingestion/sdg_api/land.py); it stays in raw_sdg for lineage and is not an observation here.
 select
     record_id as observation_record_id,
     series_code,
@@ -22,3 +24,4 @@ select
     request_url as source_request,
     fetched_at
 from {{ source('sdg', 'series_observations') }}
+where superseded_by is null
