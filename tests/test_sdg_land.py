@@ -117,3 +117,25 @@ def test_known_field_changing_type_is_refused_not_coerced(api, tmp_path):
     with connect(tmp_path / "w.duckdb") as con:
         with pytest.raises(SdgApiError, match="page 1 record 0: field footnotes changed JSON type"):
             land_series(con, client_for(api), SERIES, [4], "run")
+
+
+def test_a_cell_sent_twice_keeps_both_records_and_the_later_one_wins(api, tmp_path):
+    """The rule for the API's true duplicates: same series, area, period and breakdown (dimension order aside);
+    the later record of the response is the observation, the earlier one is kept, superseded_by naming it."""
+    records = api.page["data"]
+    first, other = records[3], records[4]
+    reordered = dict(reversed(list(first["dimensions"].items())))  # the same breakdown, keys in another order
+    records += [{**first, "value": "25.5", "dimensions": reordered}, {**first, "value": "26.5"},
+                {**other, "timePeriodStart": other["timePeriodStart"] + 100}]  # another year: not a duplicate
+    api.page["totalElements"] = len(records)
+    with connect(tmp_path / "w.duckdb") as con:
+        load = land_series(con, client_for(api), SERIES, [4], "run")
+        assert load.rows_landed == len(records) and load.duplicates_superseded == 2
+        cell = con.execute(
+            "select record_index, value_raw, superseded_by from raw_sdg.series_observations "
+            "where time_period = ? and (dimensions = ? or dimensions = ?) order by record_index",
+            [int(first["timePeriodStart"]), first["dimensions"], reordered]).fetchall()
+        winner = con.execute("select record_id from raw_sdg.series_observations where record_index = ?",
+                             [len(records) - 2]).fetchone()[0]
+        assert cell == [(3, first["value"], winner), (len(records) - 3, "25.5", winner), (len(records) - 2, "26.5", None)]
+        assert con.execute("select duplicates_superseded from raw_sdg.series_loads").fetchone()[0] == 2

@@ -9,7 +9,9 @@ was being fetched and the last thing that went wrong.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -69,6 +71,7 @@ class SdgApiClient:
     backoff_max: float = 60.0
     sleep: Callable[[float], None] = time.sleep
     retries: int = 0  # retries made so far, for run metadata
+    first_page_workers: int = 4  # first pages of area batches requested at once (see iter_series_pages)
 
     def __post_init__(self) -> None:
         if not 1 <= self.page_size <= MAX_PAGE_SIZE:
@@ -105,7 +108,8 @@ class SdgApiClient:
                             give_up=lambda reason: SdgApiError(f"{what}: {reason}"))
 
     def _count_retry(self) -> None:
-        self.retries += 1
+        with _RETRY_COUNT:  # first pages are fetched from several threads
+            self.retries += 1
 
     # -- endpoints -------------------------------------------------------------------------
     def get_list(self, path: str, params: dict[str, Any] | None = None) -> FetchedJson:
@@ -139,27 +143,41 @@ class SdgApiClient:
         ]
 
     def iter_series_pages(self, series_code: str, area_codes: Sequence[int] | None) -> Iterator[SeriesPage]:
-        """Every page of ``Series/Data`` for one series, area batch by area batch."""
+        """Every page of ``Series/Data`` for one series, area batch by area batch, in order.
+
+        The first pages of all batches are requested at once (``first_page_workers`` at a time): most
+        batches of most series are one page, often empty, so a series costs about one round trip rather
+        than one per batch. Further pages follow in order; at most one first page per batch waits in memory.
+        """
         batches: list[tuple[int, ...] | None]
         if area_codes is None:
             batches = [None]
         else:
             batches = list(area_batches(area_codes, self.area_batch_size))
-        for batch in batches:
-            page_number, total_pages = 1, 1
-            while page_number <= total_pages:
-                params: dict[str, Any] = {"seriesCode": series_code}
-                if batch is not None:
-                    params["areaCode"] = [str(code) for code in batch]
-                params.update({"pageSize": self.page_size, "page": page_number})
-                what = f"Series/Data series={series_code} page={page_number}"
-                if batch is not None:
-                    what += f" areas={batch[0]}..{batch[-1]} ({len(batch)})"
-                fetched = self.get_json("Series/Data", params, what=what)
-                page = _series_page(series_code, batch, page_number, fetched, what)
-                total_pages = page.total_pages
-                yield page
-                page_number += 1
+        with ThreadPoolExecutor(max_workers=max(1, min(self.first_page_workers, len(batches)))) as pool:
+            firsts = [pool.submit(self._series_page, series_code, batch, 1) for batch in batches]
+            try:
+                for batch, first in zip(batches, firsts):
+                    page = first.result()
+                    yield page
+                    for page_number in range(2, page.total_pages + 1):
+                        yield self._series_page(series_code, batch, page_number)
+            finally:
+                for future in firsts:
+                    future.cancel()
+
+    def _series_page(self, series_code: str, batch: tuple[int, ...] | None, page_number: int) -> SeriesPage:
+        params: dict[str, Any] = {"seriesCode": series_code}
+        if batch is not None:
+            params["areaCode"] = [str(code) for code in batch]
+        params.update({"pageSize": self.page_size, "page": page_number})
+        what = f"Series/Data series={series_code} page={page_number}"
+        if batch is not None:
+            what += f" areas={batch[0]}..{batch[-1]} ({len(batch)})"
+        return _series_page(series_code, batch, page_number, self.get_json("Series/Data", params, what=what), what)
+
+
+_RETRY_COUNT = threading.Lock()
 
 
 def area_batches(area_codes: Sequence[int], size: int = DEFAULT_AREA_BATCH_SIZE) -> Iterator[tuple[int, ...]]:

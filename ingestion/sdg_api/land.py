@@ -187,6 +187,7 @@ def land_series(
     run_id: str,
     release: str | None = None,
     request_key: str | None = None,
+    schema_checked: bool = False,
 ) -> SeriesLoad:
     """Fetch every page of ``series_code`` and replace that series in ``raw_sdg`` atomically.
 
@@ -194,7 +195,9 @@ def land_series(
     DuckDB appends the pages spooled so far; the counts are checked against the table itself before
     the commit.
     """
-    load = SeriesLoad(series_code=series_code, release=release, recreated_tables=ensure_schema(con))
+    # A group of series checks the landing tables' layout once (land_group), not once per series.
+    recreated = [] if schema_checked else ensure_schema(con)
+    load = SeriesLoad(series_code=series_code, release=release, recreated_tables=recreated)
     con.execute(MACROS_SQL)
     retries_before = client.retries
     # The request key too: landing the same responses under new rules (LANDING_RULES_VERSION) is a new batch.

@@ -64,7 +64,6 @@ def current_series(con: duckdb.DuckDBPyConnection, releases: dict[str, str | Non
     """Series whose landed version came from the release the API names now, with the same request."""
     if releases is None:
         return set()
-    ensure_schema(con)
     landed = con.execute("select series_code, release from raw_sdg.series_loads where request_key = ?",
                          [request]).fetchall()
     return {code for code, release in landed if release is not None and releases.get(code) == release}
@@ -76,6 +75,7 @@ def land_group(con: duckdb.DuckDBPyConnection, client: SdgApiClient, series_code
     """Land each series of ``series_codes`` that changed (every one when ``refetch``), yielding an outcome
     per series as it finishes, in order."""
     request = request_key(area_codes, client.page_size)
+    recreated = ensure_schema(con)
     current = set() if refetch else current_series(con, releases, request)
     total = len(series_codes)
     for position, code in enumerate(series_codes, start=1):
@@ -85,7 +85,9 @@ def land_group(con: duckdb.DuckDBPyConnection, client: SdgApiClient, series_code
             yield SeriesOutcome(code, position, total, "current", time.perf_counter() - started, release=release)
             continue
         try:
-            load = land_series(con, client, code, area_codes, run_id, release=release, request_key=request)
+            load = land_series(con, client, code, area_codes, run_id, release=release, request_key=request,
+                               schema_checked=True)
+            load.recreated_tables, recreated = recreated, []  # said once, with the first series landed
         except Exception as exc:  # noqa: BLE001 -- one series fails alone; the step fails at the end
             detail = str(exc) if isinstance(exc, SdgApiError) else "".join(traceback.format_exception(exc))
             yield SeriesOutcome(code, position, total, "failed", time.perf_counter() - started,
