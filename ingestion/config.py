@@ -134,7 +134,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sdg_api_mode=_mode(env),
         sdg_api_base_url=(env.get("SDG_API_BASE_URL") or DEFAULT_SDG_API_BASE_URL).rstrip("/"),
         sdg_replay_dir=_path(env, "SDG_API_REPLAY_DIR", DEFAULT_SDG_REPLAY_DIR),
-        sdg_series=tuple(code.upper() for code in series) if series else None,
+        # As written: the API's codes are case-sensitive, and not all upper case (IT_USE_ii99).
+        sdg_series=series or None,
         sdg_areas=_areas(env),
         sdg_series_per_run=_positive_int(env, "SDG_SERIES_PER_RUN", 100),
         partner_inbox=_path(env, "PARTNER_INBOX", "data/inbox"),

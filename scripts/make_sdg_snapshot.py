@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.series == "all":
         wanted = sorted([*copy.series, REAL_SERIES])
     else:
-        wanted = [code.strip().upper() for code in args.series.split(",")]
+        wanted = [code.strip() for code in args.series.split(",")]  # case-sensitive, as the API
     missing = [code for code in wanted if code not in copy.series and code != REAL_SERIES]
     if missing:
         raise SystemExit(f"series not in the copy: {missing}")

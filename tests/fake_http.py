@@ -24,6 +24,7 @@ class FakeJsonServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # no delayed-ACK stall between the headers and the body
             def do_GET(self) -> None:  # noqa: N802
                 parts = urlsplit(self.path)
                 params = parse_qs(parts.query)

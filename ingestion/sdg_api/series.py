@@ -14,7 +14,7 @@ def default_series(path: Path = PROJECT_ROOT / DEFAULT_SDG_SERIES_FILE) -> tuple
     unexplained = [row["series_code"] for row in rows if not (row.get("reason") or "").strip()]
     if unexplained:
         raise ValueError(f"{path}: every default series needs a reason; missing for {', '.join(unexplained)}")
-    return tuple(row["series_code"].strip().upper() for row in rows)
+    return tuple(row["series_code"].strip() for row in rows)
 
 
 def configured_series(settings: Settings) -> tuple[str, ...]:
