@@ -131,7 +131,8 @@ for run in instance.get_runs():
     stats = instance.get_run_stats(run.run_id)
     if (stats.start_time or 0) < {since}:
         continue
-    steps = {{s.step_key: round((s.end_time or 0) - (s.start_time or 0), 3) for s in instance.get_run_step_stats(run.run_id)}}
+    steps = {{s.step_key: round(s.end_time - s.start_time, 3) for s in instance.get_run_step_stats(run.run_id)
+             if s.start_time and s.end_time}}  # a skipped step has no times
     landed = [e.dagster_event.event_specific_data.materialization.metadata for e in
               instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)]
     series = [(m["seconds"].value, m["dagster/row_count"].value) for m in landed if "seconds" in m]

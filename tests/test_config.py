@@ -26,8 +26,9 @@ def test_relative_paths_resolve_against_the_repository_not_the_cwd(tmp_path, mon
 
 
 def test_lists_are_parsed_and_all_means_everything():
-    settings = load_settings({"SDG_SERIES": "sh_oop_xpd_earnnet40, SL_TLF_UEM ", "SDG_AREAS": "4, 8"})
-    assert settings.sdg_series == ("SH_OOP_XPD_EARNNET40", "SL_TLF_UEM")
+    # series codes are kept as written: the API's are case-sensitive and one is not all upper case
+    settings = load_settings({"SDG_SERIES": "IT_USE_ii99, SL_TLF_UEM ", "SDG_AREAS": "4, 8"})
+    assert settings.sdg_series == ("IT_USE_ii99", "SL_TLF_UEM")
     assert settings.sdg_areas == (4, 8)
     assert load_settings({"SDG_AREAS": "all"}).sdg_areas is None
 

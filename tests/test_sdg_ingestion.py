@@ -276,11 +276,11 @@ def test_series_asset_in_live_mode_reports_rows_pages_and_retries(api, tmp_path,
 
 
 def test_a_series_is_fetched_again_only_when_its_release_changes_or_a_refetch_is_asked(api, tmp_path, monkeypatch):
-    """Series/List names each series' release: a series already landed from it is current (an observation, no
-    materialization, no Series/Data request); a new release, or `refetch` in the launchpad, lands it again."""
+    """Series/List names each series' release: a series already landed from it is current (no materialization,
+    no Series/Data request, nothing rewritten); a new release, or `refetch` in the launchpad, lands it again."""
     from ingestion.config import load_settings
-    from orchestration.assets.sdg_api import RAW_SDG_OBSERVATIONS
     from orchestration.definitions import build_assets, build_resources
+    from orchestration.run import series_statuses
 
     monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
     monkeypatch.setenv("SDG_API_MODE", "live")
@@ -306,10 +306,8 @@ def test_a_series_is_fetched_again_only_when_its_release_changes_or_a_refetch_is
     assert fetched == 1 and loads()[0][1:] == (first.run_id, "2026.Q1.test")
     second, fetched = night()
     assert fetched == 0 and second.asset_materializations_for_node("raw_sdg_series") == []
-    [observation] = [e.event_specific_data.asset_observation for e in second.all_events
-                     if e.event_type == dg.DagsterEventType.ASSET_OBSERVATION]
-    assert observation.asset_key == RAW_SDG_OBSERVATIONS and observation.partition == SPEC.code
-    assert observation.metadata["status"].value == "current"
+    assert series_statuses(second, instance)[SPEC.code].status == "current"
+    assert series_statuses(first, instance)[SPEC.code].status == "landed"
     assert loads()[0][1] == first.run_id  # not rewritten
     refetched, fetched = night(refetch=True)
     assert fetched == 1 and loads()[0][1] == refetched.run_id
