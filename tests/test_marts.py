@@ -79,7 +79,7 @@ def _load_fixture(con: duckdb.DuckDBPyConnection) -> None:
                     [SERIES, concept, code, code, sdmx, FETCHED])
     con.execute("insert into raw_sdg.series_code_lists values (?, 'attribute', 'Units', 'PERCENT', 'Percent', 'PT', "
                 "'u', ?, 'sha', 'b1')", [SERIES, FETCHED])
-    con.execute("insert into raw_sdg.series_loads values (?, 'b1', 'run', ?, ?, 1, 0, 0, 0, 0, ?, ?)",
+    con.execute("insert into raw_sdg.series_loads values (?, 'b1', 'run', ?, ?, 1, 0, 0, 0, 0, ?, ?, 0, null, null)",
                 [SERIES, len(OFFICIAL), len(OFFICIAL), FETCHED, FETCHED])
     for partner, kind in {(p[0], p[1]) for p in PARTNER}:
         con.execute("insert into raw_partners.partners values (?, ?, ?, 'CC-BY-4.0', ?, 'c.yml', 'csha', 'run', ?)",
