@@ -89,8 +89,10 @@ def test_the_in_process_sampler_sees_children_but_not_itself():
         subprocess.run([sys.executable, "-c", "import time; b = b'q' * (20 << 20); time.sleep(0.3)", "alone"],
                        check=True)
     memory = sampler.result()
-    assert [p.label for p in memory.processes] == ["python -c alone"]
-    assert 20 <= memory.processes[0].peak_rss_mb < 70
+    # Not itself; other children of this process (a test worker's multiprocessing helpers) may be seen too.
+    assert os.getpid() not in {p.pid for p in memory.processes}
+    [alone] = memory.with_label("python -c alone")
+    assert 20 <= alone.peak_rss_mb < 70
     assert memory.by_label()["python -c alone"]["processes"] == 1
 
 
