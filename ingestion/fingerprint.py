@@ -11,6 +11,7 @@ code and the settings. Publication records both in the published file; the next 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -20,6 +21,7 @@ import duckdb
 
 from ingestion.config import PROJECT_ROOT, Settings
 
+FINGERPRINTS_KEY = "fingerprints"  # in the published file's input_snapshot: {"inputs": ..., "suites": {...}}
 LANDING_SCHEMA_PREFIX = "raw_"
 BUILD_SOURCES = (PROJECT_ROOT / "ingestion" / "publish.py", *sorted((PROJECT_ROOT / "expectations").rglob("*.py")))
 MANIFEST = PROJECT_ROOT / "dbt_project" / "target" / "manifest.json"
@@ -47,6 +49,15 @@ def landing_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 def build_fingerprint(settings: Settings, manifest: Path = MANIFEST) -> str:
     """The dbt project, the GX suites, the publication code and the settings, as one digest."""
     digest = hashlib.sha256(json.dumps({name: getattr(settings, name) for name in BUILD_SETTINGS}).encode())
+    digest.update(_code_digest(manifest, manifest.stat().st_mtime_ns).encode())
+    return digest.hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=4)
+def _code_digest(manifest: Path, manifest_mtime_ns: int) -> str:
+    """Read once per manifest version (every landing suite of a run asks): the sources are fixed for a process's
+    code, and a new `dbt parse` writes a new manifest."""
+    digest = hashlib.sha256()
     parsed = json.loads(manifest.read_text(encoding="utf-8"))
     for unique_id, node in sorted(parsed.get("nodes", {}).items()):
         digest.update(f"{unique_id}={node.get('checksum', {}).get('checksum')}".encode())
@@ -55,7 +66,7 @@ def build_fingerprint(settings: Settings, manifest: Path = MANIFEST) -> str:
             digest.update(f"{unique_id}={macro.get('macro_sql')}".encode())
     for source in BUILD_SOURCES:
         digest.update(source.read_bytes())
-    return digest.hexdigest()[:32]
+    return digest.hexdigest()
 
 
 def inputs_fingerprint(landing: dict[str, str], build: str) -> str:
@@ -69,9 +80,6 @@ def suite_fingerprint(check: str, content: str, build: str) -> str:
 
 def recorded(snapshot: dict[str, Any] | None, key: str) -> Any:
     return (snapshot or {}).get(FINGERPRINTS_KEY, {}).get(key)
-
-
-FINGERPRINTS_KEY = "fingerprints"  # in the published file's input_snapshot: {"inputs": ..., "suites": {...}}
 
 
 def record_build_inputs(con: duckdb.DuckDBPyConnection, run_id: str, inputs: str) -> None:

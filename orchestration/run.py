@@ -160,9 +160,9 @@ def summarize(pipeline: PipelineResult, settings: Settings) -> tuple[list[str], 
 
 
 def series_statuses(result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance) -> dict[str, SeriesStatus]:
-    """Each series of one series run: from its per-partition materializations and observations; a series
-    with neither failed with the run (e.g. the area list could not be fetched before any series). Read from
-    the instance: a failed step's result leaves out the events it logged before failing."""
+    """Each series of one series run, in range order: landed (a materialization), failed (an observation),
+    else current; or, when the run failed before it came to any series, failed with the run. Read from the
+    instance: a failed step's result leaves out the events it logged before failing."""
     found: dict[str, SeriesStatus] = {}
     for entry in instance.all_logs(result.run_id, of_type={dg.DagsterEventType.ASSET_MATERIALIZATION,
                                                             dg.DagsterEventType.ASSET_OBSERVATION}):
@@ -182,10 +182,9 @@ def series_statuses(result: dg.ExecuteInProcessResult, instance: dg.DagsterInsta
     # unless the run failed before it came to the series (no series failed on its own).
     reached = result.success or any(status.status == "failed" for status in found.values())
     why = "; ".join(message for _, message in step_failures(result.all_events)) or "the run failed"
-    for code in _range(result):
-        found.setdefault(code, SeriesStatus("current", result.run_id) if reached
-                         else SeriesStatus("failed", result.run_id, message=why[:500]))
-    return {code: found[code] for code in _range(result) if code in found} | found
+    return {code: found.get(code) or (SeriesStatus("current", result.run_id) if reached
+                                      else SeriesStatus("failed", result.run_id, message=why[:500]))
+            for code in _range(result)}
 
 
 def _range(result: dg.ExecuteInProcessResult) -> list[str]:
