@@ -41,7 +41,7 @@ export PYTHONPATH := $(CURDIR)
 help:
 	@echo "make run    set up, then run the main job on the bundled data and publish"
 	@echo "make test   set up, then run the whole test suite"
-	@echo "make test-fast  the suite without full pipeline runs, dbt runs and GX validations (under a minute)"
+	@echo "make test-fast  the suite without pipeline runs, dbt runs, GX validations and the whole-snapshot read (under a minute)"
 	@echo "make dev    the Dagster UI on http://localhost:3000"
 	@echo "make bench  run every benchmark (reports/bench/*.json)"
 	@echo "make rollback  restore the previous published file"
@@ -76,10 +76,10 @@ run: setup
 test: setup-test
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL)
 
-# The inner loop: everything but full pipeline runs (`e2e`), real dbt runs (`dbt`) and GX validations of
-# the suites (`gx`); `make test` runs all of them.
+# The inner loop: everything but full pipeline runs (`e2e`), real dbt runs (`dbt`), GX validations of
+# the suites (`gx`) and reading the whole bundled snapshot (`snapshot`); `make test` runs all of them.
 test-fast: setup-test
-	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not e2e and not dbt and not gx"
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not e2e and not dbt and not gx and not snapshot"
 
 dev: export SDG_API_MODE ?= $(or $(call dotenv,SDG_API_MODE),replay)
 dev: setup

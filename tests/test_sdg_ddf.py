@@ -103,6 +103,7 @@ def test_the_bundled_snapshot_is_what_the_converter_makes(snapshot):
     assert compared >= len(SERIES) * 3
 
 
+@pytest.mark.snapshot
 def test_every_snapshot_response_is_served_and_nothing_is_synthetic():
     manifest = json.loads((SNAPSHOT / "manifest.json").read_text())
     assert not any(r["synthetic"] for r in manifest["recordings"])
