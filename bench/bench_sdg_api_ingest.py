@@ -14,7 +14,7 @@ Targets: pipeline within 2x of the reference, at least 5x faster than naive, und
 Memory and CPU time are measured from outside (bench/memory.py): every process of each approach is
 sampled from /proc every 50 ms, so a figure is that process's own, not the high-water mark
 ``ru_maxrss`` inherits from the process that started it. The lander forks its page-fetch process
-(ingestion/sdg_api/land.py, ``_Prefetched``); the fork's RSS includes the pages it still shares with
+(ingestion/sdg_api/fetch.py, ``SeriesFetch``); the fork's RSS includes the pages it still shares with
 the lander, so the two are added up by PSS (shared pages split between them), and
 ``processes`` gives each one's peak RSS, PSS and USS (its private pages: what the fork alone costs).
 ``peak_rss_mb`` is the lander process's own peak RSS, ``peak_pss_mb`` the tree's summed PSS peak,

@@ -68,14 +68,15 @@ def landing_sql(base_url: str, directory: Path, series: str) -> dict:
     so ``naive / landing_sql`` bounds the speed-up any such lander can reach on this machine."""
     from datetime import datetime, timezone
 
-    from ingestion.sdg_api.land import _LINEAGE_DDL, DDL, _insert_lineage, _PageSpool, _SpooledPage
+    from ingestion.sdg_api.fetch import SpooledPage
+    from ingestion.sdg_api.land import _LINEAGE_DDL, DDL, _insert_lineage, _PageSpool
     from ingestion.sdg_api.parse import MACROS_SQL, spooled_pages_sql
 
     files = sorted(directory.glob("page_*.json"), key=lambda path: int(path.stem.split("_")[1]))
-    pages = [_SpooledPage(series_code=series, area_batch=None, page_number=number, total_elements=0, records=0,
-                          unknown_fields=frozenset(), dimension_names=frozenset(), url=f"{base_url}#{number}",
-                          sha256="-", fetched_at=datetime.now(timezone.utc), file=str(path),
-                          size=path.stat().st_size, ordinal=number, client_retries=0)
+    pages = [SpooledPage(series_code=series, area_batch=None, page_number=number, total_elements=0, records=0,
+                         unknown_fields=frozenset(), dimension_names=frozenset(), url=f"{base_url}#{number}",
+                         sha256="-", fetched_at=datetime.now(timezone.utc), file=str(path),
+                         size=path.stat().st_size, ordinal=number, client_retries=0)
              for number, path in enumerate(files, start=1)]
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()

@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from ingestion.sdg_api import land, synthetic
+from ingestion.sdg_api import fetch, synthetic
 from ingestion.sdg_api.client import SdgApiClient, SdgApiError, make_session
 from ingestion.sdg_api.land import _PageSpool, land_series
 from ingestion.sdg_api.series import default_series
@@ -104,7 +104,7 @@ def page_body(api, page: int, page_size: int, areas: list[str]) -> bytes:
 @pytest.mark.parametrize("in_child_process", [True, False], ids=["fetch-process", "fetch-thread"])
 def test_truncated_page_mid_series_is_retried_and_the_series_lands_once(api, tmp_path, monkeypatch,
                                                                       in_child_process):
-    monkeypatch.setattr(land, "FETCH_IN_CHILD_PROCESS", in_child_process)
+    monkeypatch.setattr(fetch, "FETCH_IN_CHILD_PROCESS", in_child_process)
     with connect(tmp_path / "w.duckdb") as con:
         land_series(con, client_for(api, page_size=100), SPEC.code, [4], "run-1")
         body = page_body(api, 2, 100, ["4"])

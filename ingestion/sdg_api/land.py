@@ -4,9 +4,10 @@ A series is replaced as a whole: its old rows are deleted and the new pages inse
 same transaction, so a failure half-way (network, a short page, a broken record) leaves the
 previous version of that series exactly as it was, and a rerun never duplicates rows.
 
-How a page travels: a fetch process (a thread where fork is unavailable) gets it through the
-client (which retries until the body is whole, valid JSON), notes its record count, field names
-and dimension names, and writes the body to a scratch folder; the calling process appends the
+How a page travels: a fetch process (ingestion/sdg_api/fetch.py; one for a whole group of series, a
+thread where fork is unavailable) gets it through the client (which retries until the body is whole,
+valid JSON), notes its record count, field names and dimension names, and writes the body to a
+scratch folder; the calling process appends the
 pages spooled so far with one ``insert ... select ... from read_json(...)`` per batch (parse,
 value rules, lineage and record checks in the same pass, straight into the landing table); before
 the commit, the rows landed per page are counted in the table itself and compared with what each
@@ -15,20 +16,12 @@ page held and with the API's ``totalElements``.
 
 from __future__ import annotations
 
-import gc
 import hashlib
-import multiprocessing
-import pickle
-import queue
-import signal
-import sys
 import tempfile
-import threading
-import traceback
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,12 +30,11 @@ import duckdb
 import orjson
 import pandas as pd
 
-from ingestion.sdg_api.client import SdgApiClient, SdgApiError, SeriesPage
+from ingestion.sdg_api.client import SdgApiClient, SdgApiError
+from ingestion.sdg_api.fetch import CodeLists, SeriesFetch, SpooledPage
 from ingestion.sdg_api.parse import (
-    KNOWN_FIELDS,
     MACROS_SQL,
     RECORD_FIELDS,
-    REQUIRED_FIELDS,
     page_problems_sql,
     parse_code_lists,
     spooled_pages_sql,
@@ -188,38 +180,53 @@ def land_series(
     release: str | None = None,
     request_key: str | None = None,
     schema_checked: bool = False,
+    fetch: SeriesFetch | None = None,
 ) -> SeriesLoad:
     """Fetch every page of ``series_code`` and replace that series in ``raw_sdg`` atomically.
 
-    A separate fetch process (see ``_Prefetched``) fetches, validates and spools the pages while
-    DuckDB appends the pages spooled so far; the counts are checked against the table itself before
-    the commit.
+    The fetcher (``fetch``, shared by a group of series; else one for this series alone) fetches,
+    validates and spools the pages while DuckDB appends the pages spooled so far; the counts are checked
+    against the table itself before the commit.
     """
+    if fetch is None:
+        with (tempfile.TemporaryDirectory(prefix="sdg_spool_", ignore_cleanup_errors=True) as scratch,
+              series_fetch(client, [series_code], area_codes, Path(scratch)) as alone):
+            return land_series(con, client, series_code, area_codes, run_id, release, request_key,
+                               schema_checked, fetch=alone)
+    try:
+        return _land_fetched(con, fetch, series_code, run_id, release, request_key, schema_checked)
+    except BaseException:
+        fetch.abandon(series_code)  # the fetcher stops this series and goes on with the next
+        raise
+    finally:
+        client.retries = max(client.retries, fetch.retries_seen)  # counted where the pages are fetched
+
+
+def _land_fetched(con: duckdb.DuckDBPyConnection, fetch: SeriesFetch, series_code: str, run_id: str,
+                  release: str | None, request_key: str | None, schema_checked: bool) -> SeriesLoad:
     # A group of series checks the landing tables' layout once (land_group), not once per series.
     recreated = [] if schema_checked else ensure_schema(con)
     load = SeriesLoad(series_code=series_code, release=release, recreated_tables=recreated)
     con.execute(MACROS_SQL)
-    retries_before = client.retries
+    items = fetch.items(series_code)
+    first = next(items)  # the code lists, or the series' fetch error
+    assert isinstance(first, CodeLists), first
     # The request key too: landing the same responses under new rules (LANDING_RULES_VERSION) is a new batch.
     digest = hashlib.sha256(f"{series_code}|{request_key or ''}".encode())
     code_lists = []
-    for kind, fetched in client.series_code_lists(series_code):
+    for kind, fetched in first.lists:
         digest.update(fetched.sha256.encode())
         lineage = {"request_url": fetched.url, "fetched_at": fetched.fetched_at, "response_sha256": fetched.sha256}
         code_lists += [{**row, **lineage} for row in parse_code_lists(fetched.data, kind)]
     declared_dimensions = {row["concept"] for row in code_lists if row["kind"] == "dimension"}
-    with (_one_duckdb_thread(con),
-          transaction(con),
-          tempfile.TemporaryDirectory(prefix="sdg_spool_", ignore_cleanup_errors=True) as scratch,
-          _Prefetched(_spooled(client, series_code, area_codes, Path(scratch)),
-                      depth=2 * _PageSpool.FLUSH_PAGES) as pages):
+    with _one_duckdb_thread(con), transaction(con):
         for table in ("series_observations", "series_code_lists", "series_loads"):
             con.execute(f"delete from raw_sdg.{table} where series_code = ?", [series_code])
         batch_expected: dict[tuple | None, int] = {}
         batch_landed: Counter = Counter()
         spool = _PageSpool(con, series_code, run_id, load)
-        fetch_retries = client.retries
-        for page in pages:
+        for page in items:
+            assert isinstance(page, SpooledPage), page
             expected = batch_expected.setdefault(page.area_batch, page.total_elements)
             if page.total_elements != expected:
                 raise SdgApiError(
@@ -227,18 +234,14 @@ def land_series(
                     f"{expected} to {page.total_elements} while paging; the series changed upstream, retry later"
                 )
             spool.add(page)
-            fetch_retries = page.client_retries  # counted where the pages are fetched
             batch_landed[page.area_batch] += page.records
             load.pages += 1
             digest.update(page.sha256.encode())
             load.first_fetched_at = min(filter(None, [load.first_fetched_at, page.fetched_at]))
             load.last_fetched_at = max(filter(None, [load.last_fetched_at, page.fetched_at]))
-            if spool.ready(more_waiting=pages.waiting()):
+            if spool.ready(more_waiting=fetch.waiting()):
                 spool.flush()
         spool.flush()
-        # The fetcher has handed over its last page: its count is final. (A fetch thread shares the
-        # client and counts into it itself; writing while it fetched would lose its increments.)
-        client.retries = max(client.retries, fetch_retries)
         spool.check_landed()
         non_empty = [(number, names) for number, names in spool.page_dimensions if names]
         load.dimension_names = set().union(*(names for _, names in non_empty))
@@ -252,7 +255,7 @@ def land_series(
                 )
         load.rows_landed = sum(batch_landed.values())
         load.total_elements = sum(batch_expected.values())
-        load.retries = client.retries - retries_before
+        load.retries = fetch.retries_seen - first.retries_before
         load.batch_id = digest.hexdigest()[:16]
         if load.pages == 0 or load.first_fetched_at is None:
             raise SdgApiError(f"series {series_code}: the API returned no pages")
@@ -262,8 +265,8 @@ def land_series(
             "select count(*) from raw_sdg.series_observations where series_code = ? and superseded_by is not null",
             [series_code]).fetchone()[0]
         if code_lists:
-            codes = pd.DataFrame([{**row, "series_code": series_code, "batch_id": load.batch_id}
-                                  for row in code_lists])  # noqa: F841 -- scanned by name below
+            codes = pd.DataFrame([{**row, "series_code": series_code, "batch_id": load.batch_id}  # noqa: F841
+                                  for row in code_lists])  # scanned by name below
             con.execute("insert into raw_sdg.series_code_lists by name select * from codes")
         con.execute(
             """insert into raw_sdg.series_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -272,6 +275,12 @@ def land_series(
              load.first_fetched_at, load.last_fetched_at, load.duplicates_superseded, release, request_key],
         )
     return load
+
+
+def series_fetch(client: SdgApiClient, series_codes: Sequence[str], area_codes: Sequence[int] | None,
+                 directory: Path) -> SeriesFetch:
+    """The fetcher for ``series_codes``, as far ahead as two full batches of pages."""
+    return SeriesFetch(client, series_codes, area_codes, directory, depth=2 * _PageSpool.FLUSH_PAGES)
 
 
 @contextmanager
@@ -289,195 +298,6 @@ def _one_duckdb_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute(f"set threads = {configured}")
 
 
-@dataclass(frozen=True)
-class _SpooledPage:
-    """What the lander keeps of a page once its body is in the spool folder: counts, names, lineage."""
-
-    series_code: str
-    area_batch: tuple[int, ...] | None
-    page_number: int
-    total_elements: int
-    records: int
-    unknown_fields: frozenset[str]  # record fields the parser does not know
-    dimension_names: frozenset[str]
-    url: str
-    sha256: str
-    fetched_at: datetime
-    file: str | None  # None for a page without records
-    size: int  # bytes in the spool file
-    ordinal: int  # fetch order within the series
-    client_retries: int  # the client's retry count once this page arrived
-
-    @property
-    def where(self) -> str:
-        batch = f" areas {self.area_batch[0]}..{self.area_batch[-1]}" if self.area_batch else ""
-        return f"series {self.series_code}{batch} page {self.page_number}"
-
-
-def _spooled(client: SdgApiClient, series_code: str, area_codes: Sequence[int] | None,
-             directory: Path) -> Iterator[_SpooledPage]:
-    """Each page's body written to ``directory`` as received (minus NUL padding), with what the lander
-    needs to know about its records. Runs where the pages are fetched, so the records, decoded by the
-    client to validate the body, are dropped there and never queue up.
-
-    Python's cyclic garbage collector stays out of the way while a page is fetched, decoded and dropped:
-    the thousands of lists and dicts of a page are freed by reference counting, and letting the collector
-    traverse them again and again (promoting them on the way) doubles the cost of decoding. (The fetch
-    process runs without it altogether; in the fetch-thread fallback it is paused page by page.)
-    """
-    # Start with fresh connections: in a forked fetch process, the sockets pooled so far are shared
-    # with the parent (closing our copies leaves the parent's open).
-    client.session.close()
-    pages = client.iter_series_pages(series_code, area_codes)
-    ordinal = 0
-    while True:
-        with _gc_paused():
-            page = next(pages, None)
-            if page is None:
-                return
-            ordinal += 1
-            spooled = _spool(page, ordinal, directory, client.retries)
-            del page
-        yield spooled
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _spool(page: SeriesPage, ordinal: int, directory: Path, client_retries: int) -> _SpooledPage:
-    spooled = _SpooledPage(
-        series_code=page.series_code, area_batch=page.area_batch, page_number=page.page_number,
-        total_elements=page.total_elements, records=len(page.records), unknown_fields=frozenset(),
-        dimension_names=frozenset(), url=page.fetched.url, sha256=page.fetched.sha256,
-        fetched_at=page.fetched.fetched_at, file=None, size=len(page.fetched.body), ordinal=ordinal,
-        client_retries=client_retries,
-    )
-    if page.records:
-        records = [record for record in page.records if isinstance(record, dict)]
-        keys = set().union(*records)
-        missing = [name for name in REQUIRED_FIELDS if name not in keys]
-        if missing:
-            raise SdgApiError(f"{spooled.where}: records lack required field(s) {', '.join(missing)}")
-        dimensions = set().union(*(names for record in records
-                                   if isinstance(names := record.get("dimensions"), dict)))
-        path = directory / f"{ordinal}.json"
-        path.write_bytes(page.fetched.body)
-        spooled = replace(spooled, unknown_fields=frozenset(keys - KNOWN_FIELDS),
-                          dimension_names=frozenset(dimensions), file=str(path))
-    return spooled
-
-
-# Fetch the pages in a forked child process on Linux (see _Prefetched), else in a thread.
-FETCH_IN_CHILD_PROCESS = sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
-
-
-class _Done:
-    """Sent after the last page."""
-
-
-class _Prefetched:
-    """Runs ``pages`` (an iterator not yet started) elsewhere, at most ``depth`` items ahead, while the
-    caller appends what has arrived. An error there is re-raised to the caller in order; leaving the
-    ``with`` block stops the fetching.
-
-    Elsewhere is a forked child process: fetching, hashing and decoding JSON are Python work that holds
-    the GIL for milliseconds at a time, and DuckDB's Python binding takes the GIL back between tasks of a
-    query, so in a thread of the same process the fetching stalls DuckDB (measured: a query 3-4x slower
-    beside a thread decoding pages). The child writes only to the scratch folder and hands back small
-    picklable summaries; it never touches DuckDB. Without fork (not Linux), a thread does the same."""
-
-    def __init__(self, pages: Iterator[Any], depth: int) -> None:
-        self._pages = pages
-        if FETCH_IN_CHILD_PROCESS and not multiprocessing.current_process().daemon:  # daemons may not fork
-            context = multiprocessing.get_context("fork")
-            self._waiting: Any = context.Queue(maxsize=depth)
-            self._worker: Any = context.Process(target=self._produce_in_child, name="sdg-page-fetch", daemon=True)
-        else:
-            self._waiting = queue.Queue(maxsize=depth)
-            self._worker = threading.Thread(target=self._produce, name="sdg-page-fetch", daemon=True)
-        self._stop = threading.Event()
-
-    def __enter__(self) -> "_Prefetched":
-        self._worker.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if isinstance(self._worker, threading.Thread):
-            self._worker.join(timeout=30)
-            return
-        if self._worker.is_alive():
-            self._worker.terminate()  # it only fetches and writes scratch files: nothing to finish
-            self._worker.join(timeout=10)
-            if self._worker.is_alive():
-                self._worker.kill()
-        self._worker.join()
-        self._waiting.close()
-        self._waiting.cancel_join_thread()
-
-    def __iter__(self) -> Iterator[Any]:
-        while True:
-            try:
-                item = self._waiting.get(timeout=1)
-            except queue.Empty:
-                if not self._worker.is_alive() and self._waiting.empty():
-                    raise SdgApiError(f"the page fetch {type(self._worker).__name__.lower()} ended without "
-                                      f"finishing (exit code {getattr(self._worker, 'exitcode', None)})") from None
-                continue
-            if isinstance(item, _Done):
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    def waiting(self) -> bool:
-        """Whether the next item has already arrived."""
-        return not self._waiting.empty()
-
-    def _offer(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._waiting.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _produce(self, in_child: bool = False) -> None:
-        try:
-            for page in self._pages:
-                if not self._offer(page):
-                    return
-            self._offer(_Done())
-        except BaseException as exc:  # handed to the consumer, which raises it where it runs
-            self._offer(_picklable(exc) if in_child else exc)
-
-    def _produce_in_child(self) -> None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interrupt stops the parent, which stops us
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # whatever handler the parent had installed
-        gc.disable()  # a short-lived process whose garbage is all freed by reference counting
-        self._produce(in_child=True)
-        self._waiting.close()
-        self._waiting.join_thread()  # everything handed over before the process ends
-
-
-def _picklable(exc: BaseException) -> BaseException:
-    """The exception itself if it survives pickling (to cross from the fetch process), else its text."""
-    try:
-        pickle.loads(pickle.dumps(exc))
-        return exc
-    except Exception:  # noqa: BLE001 -- any failure to pickle means: send the text instead
-        return SdgApiError(f"{type(exc).__name__}: {exc}\n{''.join(traceback.format_exception(exc))}")
-
-
 class _PageSpool:
     """Spooled pages on their way into DuckDB: appended in batches, each batch one ``insert ... select``
     from ``read_json`` of its files inside the series' transaction, with no intermediate copy. A batch
@@ -489,13 +309,13 @@ class _PageSpool:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, series_code: str, run_id: str, load: SeriesLoad) -> None:
         self.con, self.series_code, self.run_id, self.load = con, series_code, run_id, load
-        self.pending: list[_SpooledPage] = []
-        self.appended: list[_SpooledPage] = []
+        self.pending: list[SpooledPage] = []
+        self.appended: list[SpooledPage] = []
         self.unknown: set[str] = set()
         self.page_dimensions: list[tuple[int, set[str]]] = []  # in fetch order, for drift reporting
         con.execute(_LINEAGE_DDL)
 
-    def add(self, page: _SpooledPage) -> None:
+    def add(self, page: SpooledPage) -> None:
         self.page_dimensions.append((page.page_number, set(page.dimension_names)))
         for name in page.unknown_fields:
             self.load.unknown_fields[name] += page.records  # records on the pages that carry the field
@@ -546,7 +366,7 @@ _LINEAGE_DDL = """create or replace temp table sdg_page_lineage (file varchar, o
     page integer, fetched_at timestamptz, response_sha256 varchar, run_id varchar, unknown_fields varchar[])"""
 
 
-def _insert_lineage(con: duckdb.DuckDBPyConnection, pages: list[_SpooledPage], run_id: str) -> None:
+def _insert_lineage(con: duckdb.DuckDBPyConnection, pages: list[SpooledPage], run_id: str) -> None:
     """The lineage of each spooled page, keyed by its spool file (joined to its rows in the read)."""
     con.execute(
         "insert into sdg_page_lineage select unnest($file), unnest($ordinal), unnest($url), unnest($page), "
@@ -558,7 +378,7 @@ def _insert_lineage(con: duckdb.DuckDBPyConnection, pages: list[_SpooledPage], r
     )
 
 
-def _explain_refusal(message: str, pending: list[_SpooledPage], unknown: list[str], run_id: str) -> str:
+def _explain_refusal(message: str, pending: list[SpooledPage], unknown: list[str], run_id: str) -> str:
     """DuckDB refused a batch; name the API page, record and reason. The series' transaction is aborted
     by then, so the batch is examined again in a scratch in-memory database."""
     files = [p.file for p in pending]
@@ -577,7 +397,7 @@ def _explain_refusal(message: str, pending: list[_SpooledPage], unknown: list[st
     return _name_page(message, pending)
 
 
-def _name_page(message: str, pending: list[_SpooledPage]) -> str:
+def _name_page(message: str, pending: list[SpooledPage]) -> str:
     """DuckDB refused a spooled page; find the API page, record and field, and say what changed."""
     for p in pending:
         if p.file not in message:

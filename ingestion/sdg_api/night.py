@@ -8,17 +8,25 @@ transaction, so a failing series keeps its previous version and fails alone whil
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import tempfile
 import time
 import traceback
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from dataclasses import dataclass
 
 import duckdb
 
 from ingestion.sdg_api.client import SdgApiClient, SdgApiError
-from ingestion.sdg_api.land import SeriesLoad, ensure_schema, land_series
+from ingestion.sdg_api.land import SeriesLoad, ensure_schema, land_series, series_fetch
+
+# While a group lands, DuckDB checkpoints only past this much write-ahead log, not after nearly every
+# series' commit (the default 16MB is crossed by one large series): measured 65 ms a commit, 25 ms with it.
+GROUP_CHECKPOINT_THRESHOLD = "1GB"
 
 # Part of every series' request key: bump it when the lander would land the same responses differently
 # (a new column, a new rule), so the next night lands every series again instead of keeping old rows.
@@ -77,24 +85,52 @@ def land_group(con: duckdb.DuckDBPyConnection, client: SdgApiClient, series_code
     request = request_key(area_codes, client.page_size)
     recreated = ensure_schema(con)
     current = set() if refetch else current_series(con, releases, request)
+    with _checkpoint_once(con):
+        yield from _land_each(con, client, series_codes, area_codes, run_id, request, current, recreated, releases)
+
+
+def _land_each(con: duckdb.DuckDBPyConnection, client: SdgApiClient, series_codes: Sequence[str],
+               area_codes: Sequence[int] | None, run_id: str, request: str, current: set[str],
+               recreated: list[str], releases: dict[str, str | None] | None) -> Iterator[SeriesOutcome]:
     total = len(series_codes)
-    for position, code in enumerate(series_codes, start=1):
-        started = time.perf_counter()
-        release = (releases or {}).get(code)
-        if code in current:
-            yield SeriesOutcome(code, position, total, "current", time.perf_counter() - started, release=release)
-            continue
-        try:
-            load = land_series(con, client, code, area_codes, run_id, release=release, request_key=request,
-                               schema_checked=True)
-            load.recreated_tables, recreated = recreated, []  # said once, with the first series landed
-        except Exception as exc:  # noqa: BLE001 -- one series fails alone; the step fails at the end
-            detail = str(exc) if isinstance(exc, SdgApiError) else "".join(traceback.format_exception(exc))
-            yield SeriesOutcome(code, position, total, "failed", time.perf_counter() - started,
-                                release=release, error=detail)
-            continue
-        yield SeriesOutcome(code, position, total, "landed", time.perf_counter() - started, load=load,
-                            release=release)
+    to_fetch = [code for code in series_codes if code not in current]
+    with contextlib.ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sdg_spool_", ignore_cleanup_errors=True)))
+        fetch = None
+        for position, code in enumerate(series_codes, start=1):
+            started = time.perf_counter()
+            release = (releases or {}).get(code)
+            if code in current:
+                yield SeriesOutcome(code, position, total, "current", time.perf_counter() - started, release=release)
+                continue
+            if fetch is None or fetch.broken:  # one fetcher for the group; a new one if it died
+                if fetch is not None:
+                    fetch.close()
+                rest = to_fetch[to_fetch.index(code):]
+                fetch = stack.enter_context(series_fetch(client, rest, area_codes, scratch / str(position)))
+            try:
+                load = land_series(con, client, code, area_codes, run_id, release=release, request_key=request,
+                                   schema_checked=True, fetch=fetch)
+                load.recreated_tables, recreated = recreated, []  # said once, with the first series landed
+            except Exception as exc:  # noqa: BLE001 -- one series fails alone; the step fails at the end
+                detail = str(exc) if isinstance(exc, SdgApiError) else "".join(traceback.format_exception(exc))
+                yield SeriesOutcome(code, position, total, "failed", time.perf_counter() - started,
+                                    release=release, error=detail)
+                continue
+            yield SeriesOutcome(code, position, total, "landed", time.perf_counter() - started, load=load,
+                                release=release)
+
+
+@contextmanager
+def _checkpoint_once(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The group's commits go to the write-ahead log (each still durable), checkpointed once at the end."""
+    configured = con.execute("select current_setting('checkpoint_threshold')").fetchone()[0]
+    con.execute(f"set checkpoint_threshold = '{GROUP_CHECKPOINT_THRESHOLD}'")
+    try:
+        yield
+    finally:
+        con.execute(f"set checkpoint_threshold = '{configured}'")
+        con.execute("checkpoint")
 
 
 def summary(outcomes: Sequence[SeriesOutcome]) -> dict[str, int | float]:

@@ -5,6 +5,8 @@ runs), each series in its own transaction, so one failing series neither blocks 
 full refetch; a series unchanged upstream is not fetched again; chosen series can be backfilled from the UI.
 """
 
+import time
+
 import dagster as dg
 
 from ingestion.sdg_api.client import SdgApiError
@@ -17,6 +19,7 @@ RAW_SDG_OBSERVATIONS = dg.AssetKey(["raw_sdg", "series_observations"])
 RAW_SDG_CODE_LISTS = dg.AssetKey(["raw_sdg", "series_code_lists"])
 RAW_SDG_LOADS = dg.AssetKey(["raw_sdg", "series_loads"])
 RAW_SDG_SERIES_KEYS = [RAW_SDG_OBSERVATIONS, RAW_SDG_CODE_LISTS, RAW_SDG_LOADS]
+PROGRESS_EVERY_S = 10.0  # a progress line in the run's log at most this often while series land
 
 
 class SeriesLandingConfig(dg.Config):
@@ -60,11 +63,17 @@ def build_series_assets(series: tuple[str, ...], areas: tuple[int, ...] | None) 
             context.log.warning(f"Series/List unavailable, so every series is fetched: {no_releases}")
         area_codes = list(areas) if areas is not None else client.geo_area_codes()
         outcomes = []
+        last_progress = time.monotonic()
         with warehouse.connection() as con:
             for outcome in land_group(con, client, codes, area_codes, context.run_id, refetch=config.refetch,
                                       releases=releases):
                 outcomes.append(outcome)
                 _report(context, outcome, sdg_api.mode, areas)
+                # A log line per series would cost more than many series' rows (each event is a write to
+                # Dagster's storage): progress every PROGRESS_EVERY_S, the details in each materialization.
+                if time.monotonic() - last_progress >= PROGRESS_EVERY_S or outcome.position == outcome.total:
+                    context.log.info(_progress(outcomes))
+                    last_progress = time.monotonic()
         totals = summary(outcomes)
         context.log.info(f"{totals['landed']} series landed ({totals['rows_landed']} rows, "
                          f"{totals['rows_per_second']} rows/s), {totals['current']} current (their release has not "
@@ -101,13 +110,6 @@ def _report(context: dg.AssetExecutionContext, outcome: SeriesOutcome, mode: str
     if load.recreated_tables:
         context.log.warning(f"landing tables with a new layout that did not keep every old value (other series "
                             f"refill on their next run): {load.recreated_tables}")
-    rate = load.rows_landed / outcome.seconds if outcome.seconds else 0
-    context.log.info(
-        f"{outcome.progress}: {load.rows_landed} rows landed = {load.total_elements} reported in {outcome.seconds:.1f} s "
-        f"({rate:,.0f} rows/s), {load.pages} page(s), {load.retries} retries, {load.missing_values} missing, "
-        f"{load.qualified_values} qualified (<, >), {load.unparseable_values} unparseable values, "
-        f"{load.duplicates_superseded} superseded by a later duplicate"
-    )
     drift = {
         "unknown_fields": dict(load.unknown_fields),
         "dimensions_missing_from_code_lists": sorted(load.undeclared_dimensions),
@@ -140,6 +142,21 @@ def _report(context: dg.AssetExecutionContext, outcome: SeriesOutcome, mode: str
     context.log_event(dg.AssetMaterialization(asset_key=RAW_SDG_CODE_LISTS, partition=code))
     context.log_event(dg.AssetMaterialization(asset_key=RAW_SDG_LOADS, partition=code,
                                               metadata={"batch_id": load.batch_id}))
+
+
+def _progress(outcomes: list[SeriesOutcome]) -> str:
+    """Where the run is: series n of N, what happened so far, rows per second, the last series landed."""
+    totals = summary(outcomes)
+    last = outcomes[-1]
+    detail = ""
+    if last.load is not None:
+        load = last.load
+        detail = (f"; last {last.series_code}: {load.rows_landed} rows = {load.total_elements} reported, "
+                  f"{load.pages} page(s), {load.retries} retries, {load.missing_values} missing, "
+                  f"{load.qualified_values} qualified (<, >), {load.unparseable_values} unparseable, "
+                  f"{load.duplicates_superseded} superseded by a later duplicate")
+    return (f"series {last.position} of {last.total}: {totals['landed']} landed ({totals['rows_landed']} rows, "
+            f"{totals['rows_per_second']} rows/s), {totals['current']} current, {totals['failed']} failed{detail}")
 
 
 @dg.multi_asset(
