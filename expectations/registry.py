@@ -30,12 +30,13 @@ from types import ModuleType
 from typing import Any
 
 import duckdb
-import great_expectations.expectations as gxe
+from expectations.gx import gxe
 
 from ingestion.config import Settings
 
 SUITES_PACKAGE = "expectations.suites"
 LANDING_COUNTS_KEY = "landing_row_counts"  # where publication records landing tables' row counts
+CHUNK_ROWS = 2_000_000  # rows per DataFrame read from DuckDB by the runner
 
 
 @dataclass(frozen=True)
@@ -123,3 +124,13 @@ def previous_row_counts(published_path: Path | str) -> dict[str, int]:
     snapshot = json.loads(row[1]) if isinstance(row[1], str) else row[1] or {}
     counts.update(snapshot.get(LANDING_COUNTS_KEY) or {})
     return {table: int(rows) for table, rows in counts.items() if isinstance(rows, (int, float))}
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """Column name -> DuckDB type of a table or view, in order; empty when it does not exist."""
+    schema, name = table.split(".")
+    rows = con.execute(
+        "select column_name, data_type from duckdb_columns() where database_name = current_database() "
+        "and schema_name = ? and table_name = ? order by column_index", [schema, name]
+    ).fetchall()
+    return dict(rows)

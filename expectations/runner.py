@@ -50,13 +50,13 @@ from great_expectations.execution_engine import pandas_execution_engine  # noqa:
 from great_expectations.expectations import Expectation  # noqa: E402
 
 from expectations.data_docs_cache import share_template_cache  # noqa: E402
+from expectations.registry import CHUNK_ROWS, table_columns  # noqa: E402,F401 -- table_columns re-exported
 
 # GX fingerprints every frame it is given (a full hash of its values) for batch markers this runner
 # never reads; on large chunks that hash costs as much as the validation itself.
 pandas_execution_engine.HASH_THRESHOLD = 0
 
 SAMPLE_SIZE = 10  # offending values and rows kept per expectation
-CHUNK_ROWS = 2_000_000  # rows per DataFrame read from DuckDB
 CATEGORY_MAX = 20_000  # VARCHAR columns with at most this many distinct values are read as categoricals
 DATA_DOCS_SITE = "pipeline"
 DATA_DOCS_RUNS_KEPT = 30  # validation pages kept per suite
@@ -316,16 +316,6 @@ class Validator:
         _prune_data_docs(self.data_docs_dir, suite_name)
         urls = self._context.get_docs_sites_urls(resource_identifier=key, site_name=DATA_DOCS_SITE)
         return urls[0]["site_url"] if urls else None
-
-
-def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    """Column name -> DuckDB type of a table or view, in order; empty when it does not exist."""
-    schema, name = table.split(".")
-    rows = con.execute(
-        "select column_name, data_type from duckdb_columns() where database_name = current_database() "
-        "and schema_name = ? and table_name = ? order by column_index", [schema, name]
-    ).fetchall()
-    return dict(rows)
 
 
 def _needed_columns(expectations: list[Expectation], columns: dict[str, str], extra: list[str]) -> list[str]:

@@ -7,18 +7,20 @@ expectation with its severity, count, rule, a sample of offending values and of 
 ERROR (blocks everything downstream, publication included); a ``warning`` is a WARN.
 """
 
-
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from pydantic import PrivateAttr
 
-from expectations.registry import Suite, discover, previous_row_counts
-from expectations.runner import CHUNK_ROWS, SuiteResult, Validator, table_columns
+from expectations.registry import CHUNK_ROWS, Suite, discover, previous_row_counts, table_columns
 from ingestion.config import load_settings
 from ingestion.fingerprint import build_fingerprint, recorded, suite_fingerprint, table_fingerprint
 from ingestion.publish import last_publication
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+
+if TYPE_CHECKING:  # GX is imported by the first check that validates, not when the code location loads
+    from expectations.runner import SuiteResult, Validator
 
 DESCRIPTION_CHARS = 2000
 
@@ -33,20 +35,22 @@ class GreatExpectationsResource(dg.ConfigurableResource):
     data_docs_dir: str = ""
     chunk_rows: int = CHUNK_ROWS
 
-    _validator: Validator | None = PrivateAttr(default=None)
+    _validator: Any = PrivateAttr(default=None)
 
     @property
     def docs_dir(self) -> Path:
         return Path(self.data_docs_dir) if self.data_docs_dir else load_settings().reports_dir / "data_docs"
 
     @property
-    def validator(self) -> Validator:
+    def validator(self) -> "Validator":
         if self._validator is None:
+            from expectations.runner import Validator
+
             self._validator = Validator(data_docs_dir=self.docs_dir)
         return self._validator
 
 
-def _failure_details(result: SuiteResult) -> list[dict]:
+def _failure_details(result: "SuiteResult") -> list[dict]:
     return [
         {"expectation": o.expectation, "severity": o.severity, "unexpected_count": o.unexpected_count,
          "rule": o.rule, "sample": o.unexpected_sample, "sample_rows": o.sample_rows, "observed": o.observed,
@@ -55,7 +59,7 @@ def _failure_details(result: SuiteResult) -> list[dict]:
     ]
 
 
-def check_result(result: SuiteResult, suite: Suite | None = None, previous_rows: int | None = None,
+def check_result(result: "SuiteResult", suite: Suite | None = None, previous_rows: int | None = None,
                  docs_dir: Path | None = None) -> dg.AssetCheckResult:
     """A suite's result as a Dagster check result: ERROR when anything critical failed, WARN otherwise."""
     failing = result.blocking_failures + result.warnings

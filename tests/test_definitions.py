@@ -19,13 +19,20 @@ def test_definitions_load_offline_without_opening_duckdb(tmp_path):
         "SDG_API_MODE": "live",
         "SDG_API_BASE_URL": "http://127.0.0.1:9/sdgapi",  # nothing listens there: any call would fail
     }
+    # -X importtime lists every module the load imports (on stderr).
     completed = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        [sys.executable, "-X", "importtime", os.path.join(os.path.dirname(sys.executable), "dagster"),
+         "definitions", "validate", "-w", "workspace.yaml"],
         cwd=REPO, env=env, capture_output=True, text=True,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "Validation successful" in completed.stdout + completed.stderr
     assert not (tmp_path / "w").exists(), "loading definitions must not create or open the warehouse"
+    # GX costs about 3 s to import: it is left to the check steps that validate, not paid by the UI, every
+    # CLI call and every run's process at load.
+    imported = {line.rsplit("|", 1)[-1].strip() for line in completed.stderr.splitlines() if line.startswith("import time:")}
+    assert {"orchestration.assets.dbt", "orchestration.checks"} <= imported  # the code location was loaded here
+    assert not {name for name in imported if name.startswith("great_expectations")}
 
 
 def test_definitions_wire_one_lineage_from_api_to_published_file():

@@ -8,14 +8,16 @@ import duckdb
 import pytest
 
 from expectations import registry
+from expectations.gx import deferred
 from expectations.registry import discover, previous_row_counts
-from expectations.runner import SCHEMA, TABLE, Validator, scope_of
 from expectations.suites import _common as common
 from expectations.suites import fct_indicator_observations as fct
 from expectations.suites import raw_kobo_restricted_submissions as kobo_submissions
 from ingestion.config import load_settings
 from ingestion.publish import publish
 from tests.conftest import REPO, SNAPSHOT
+
+runner = deferred("expectations.runner")  # GX is imported by the first test that validates, not at collection
 
 pytestmark = pytest.mark.gx
 
@@ -37,7 +39,7 @@ REFERENCE_LANDING_SUITES = ["raw_sdg_geo_areas", "raw_sdg_geo_area_tree", "raw_s
 
 @pytest.fixture(scope="module")
 def validator():
-    return Validator()
+    return runner.Validator()
 
 
 def fct_table(con: duckdb.DuckDBPyConnection, rows: int = 3) -> str:
@@ -84,7 +86,7 @@ def test_every_landing_table_and_every_mart_model_has_a_suite():
         assert severities <= {"critical", "warning"}, (suite.name, severities)
         assert "critical" in severities, suite.name
         # every suite checks schema and types
-        assert any(scope_of(e) == SCHEMA and e.expectation_type == "expect_table_columns_to_match_set"
+        assert any(runner.scope_of(e) == runner.SCHEMA and e.expectation_type == "expect_table_columns_to_match_set"
                    for e in expectations), suite.name
 
 
@@ -407,7 +409,7 @@ def test_row_count_change_beyond_the_bound_warns(validator):
     [warning] = beyond.warnings
     assert warning.expectation.startswith("expect_table_row_count_to_be_between")
     assert warning.observed == 10 and "max_value=6" in warning.rule
-    assert scope_of(registry.row_count_expectation(4, 0.5)) == TABLE
+    assert runner.scope_of(registry.row_count_expectation(4, 0.5)) == runner.TABLE
 
 
 def test_row_count_change_bound_is_configurable():
@@ -494,7 +496,7 @@ def test_respondent_level_results_show_no_values(validator):
 
 def test_data_docs_page_for_each_validation(tmp_path):
     docs = tmp_path / "data_docs"
-    validator = Validator(data_docs_dir=docs)
+    validator = runner.Validator(data_docs_dir=docs)
     with duckdb.connect() as con:
         fct_table(con)
         con.execute(f"update {fct.TABLE} set value = 250 where observation_id = 'id0'")
@@ -513,12 +515,12 @@ def test_data_docs_templates_are_compiled_once_per_process(tmp_path, monkeypatch
 
     with duckdb.connect() as con:
         fct_table(con)
-        validate_fct(Validator(data_docs_dir=tmp_path / "first"), con, run_name="warm")
+        validate_fct(runner.Validator(data_docs_dir=tmp_path / "first"), con, run_name="warm")
         compiles = []
         original = jinja2.Environment.compile
         monkeypatch.setattr(jinja2.Environment, "compile", lambda self, *a, **k: compiles.append(a) or original(
             self, *a, **k))
-        result = validate_fct(Validator(data_docs_dir=tmp_path / "second"), con, run_name="again")
+        result = validate_fct(runner.Validator(data_docs_dir=tmp_path / "second"), con, run_name="again")
     page = Path(result.data_docs.removeprefix("file://"))
     assert page.is_file() and "fct_indicator_observations" in page.read_text()
     assert compiles == []

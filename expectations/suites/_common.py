@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-import great_expectations.expectations as gxe
+from expectations.gx import gxe
 
 from ingestion.vocabulary import seed_rows, unit_ranges
 

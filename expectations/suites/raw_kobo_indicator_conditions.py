@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import great_expectations.expectations as gxe
+from expectations.gx import gxe
 
 from expectations.suites import _common as c
 from ingestion.config import Settings

@@ -6,7 +6,7 @@ codes and ranges are only reported here; the marts' suite is where they block.
 
 from __future__ import annotations
 
-import great_expectations.expectations as gxe
+from expectations.gx import gxe
 
 from expectations.suites import _common as c
 from ingestion.config import Settings

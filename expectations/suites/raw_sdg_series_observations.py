@@ -6,7 +6,7 @@ odd value is reported, not blocked, because the raw table keeps what the API sen
 
 from __future__ import annotations
 
-import great_expectations.expectations as gxe
+from expectations.gx import gxe
 
 from expectations.suites import _common as c
 from ingestion.config import Settings

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from expectations.registry import LANDING_COUNTS_KEY
-from expectations.runner import table_columns
+from expectations.registry import LANDING_COUNTS_KEY, table_columns
 from ingestion.fingerprint import FINGERPRINTS_KEY, build_inputs
 from ingestion.publish import publish
 from orchestration.assets.dbt import dbt_models
