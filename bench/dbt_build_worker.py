@@ -18,9 +18,9 @@ import time
 from graphlib import TopologicalSorter
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+from ingestion.sql import identifier  # noqa: E402
 
 
 def reference(warehouse: Path, target: Path) -> dict:
@@ -37,9 +37,9 @@ def reference(warehouse: Path, target: Path) -> dict:
     statements = []
     for unique_id in order:
         node = nodes[unique_id]
-        relation = node["relation_name"] or ".".join(_quote(part) for part in
+        relation = node["relation_name"] or ".".join(identifier(part) for part in
                                                      (node["database"], node["schema"], node["alias"]))
-        schema = f"{_quote(node['database'])}.{_quote(node['schema'])}"
+        schema = f"{identifier(node['database'])}.{identifier(node['schema'])}"
         if node["resource_type"] == "seed":
             csv_path = Path(node["root_path"]) / node["original_file_path"]
             types = node["config"].get("column_types") or {}

@@ -28,6 +28,7 @@ import duckdb  # noqa: E402
 
 from expectations.registry import Suite, discover  # noqa: E402
 from expectations.runner import SCHEMA, TABLE, scope_of, table_columns  # noqa: E402
+from ingestion.sql import literal  # noqa: E402
 from ingestion.config import load_settings  # noqa: E402
 from ingestion.warehouse import connect  # noqa: E402
 
@@ -82,14 +83,6 @@ def _q(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
 
-def _literal(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _label(kind: str, kwargs: dict) -> str:
     target = kwargs.get("column") or ",".join(kwargs.get("column_list") or kwargs.get("column_set") or [])
     if kwargs.get("column_A"):
@@ -106,9 +99,9 @@ def _predicate(kind: str, kwargs: dict) -> str:
     if kind == "expect_column_values_to_be_null":
         return f"{c} is not null"
     if kind == "expect_column_values_to_be_in_set":
-        return f"{c} is not null and {c} not in ({', '.join(_literal(v) for v in kwargs['value_set'])})"
+        return f"{c} is not null and {c} not in ({', '.join(literal(v) for v in kwargs['value_set'])})"
     if kind == "expect_column_values_to_not_be_in_set":
-        return f"{c} in ({', '.join(_literal(v) for v in kwargs['value_set'])})"
+        return f"{c} in ({', '.join(literal(v) for v in kwargs['value_set'])})"
     if kind == "expect_column_values_to_be_between":
         bounds = []
         if kwargs.get("min_value") is not None:
@@ -117,7 +110,7 @@ def _predicate(kind: str, kwargs: dict) -> str:
             bounds.append(f"{c} > {kwargs['max_value']}")
         return f"{c} is not null and ({' or '.join(bounds)})"
     if kind == "expect_column_values_to_match_regex":
-        return f"{c} is not null and not regexp_matches({c}, {_literal(kwargs['regex'])})"
+        return f"{c} is not null and not regexp_matches({c}, {literal(kwargs['regex'])})"
     if kind == "expect_column_pair_values_a_to_be_greater_than_b":
         a, b = _q(kwargs["column_A"]), _q(kwargs["column_B"])
         return f"{a} is not null and {b} is not null and {a} {'<' if kwargs.get('or_equal') else '<='} {b}"

@@ -51,6 +51,7 @@ from great_expectations.expectations import Expectation  # noqa: E402
 
 from expectations.data_docs_cache import share_template_cache  # noqa: E402
 from expectations.registry import CHUNK_ROWS, table_columns  # noqa: E402,F401 -- table_columns re-exported
+from ingestion.sql import literal  # noqa: E402
 
 # GX fingerprints every frame it is given (a full hash of its values) for batch markers this runner
 # never reads; on large chunks that hash costs as much as the validation itself.
@@ -373,7 +374,7 @@ def _select_list(con: duckdb.DuckDBPyConnection, table: str, needed: list[str], 
             ).fetchone()
             for column, distinct in zip(low, values):
                 if distinct and len(distinct) <= CATEGORY_MAX:
-                    labels = ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(distinct))
+                    labels = ", ".join(literal(v) for v in sorted(distinct))
                     expressions[column] = f'cast("{column}" as enum({labels})) as "{column}"'
     return ", ".join(expressions[c] for c in needed)
 

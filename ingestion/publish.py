@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from ingestion.sql import literal
 from ingestion.warehouse import connect
 
 # Files written by DuckDB 1.5 with this storage version open in every DuckDB >= 1.0 client.
@@ -56,10 +57,6 @@ class PublicationResult:
     row_counts: dict[str, int]
     published_at: datetime
     history: list[Path] = field(default_factory=list)  # previous files kept for rollback, newest first
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _tmp_path(published_path: Path, run_id: str) -> Path:
@@ -227,8 +224,8 @@ def _write(warehouse_path: Path, published_path: Path, tmp: Path, tables: Sequen
     row_counts: dict[str, int] = {}
     # An in-memory session attaching both files: the warehouse read-only, the new file writable.
     with duckdb.connect(":memory:") as con:
-        con.execute(f"attach {_quote(str(warehouse_path))} as wh (read_only)")
-        con.execute(f"attach {_quote(str(tmp))} as pub (storage_version '{STORAGE_VERSION}')")
+        con.execute(f"attach {literal(str(warehouse_path))} as wh (read_only)")
+        con.execute(f"attach {literal(str(tmp))} as pub (storage_version '{STORAGE_VERSION}')")
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"create schema pub.{schema}")
         for qualified in tables:
@@ -240,7 +237,7 @@ def _write(warehouse_path: Path, published_path: Path, tmp: Path, tables: Sequen
             _copy_comments(con, table)
         con.execute(_LOG_DDL)
         if published_path.exists():
-            con.execute(f"attach {_quote(str(published_path))} as previous (read_only)")
+            con.execute(f"attach {literal(str(published_path))} as previous (read_only)")
             has_log = con.execute(
                 "select count(*) from duckdb_tables() where database_name = 'previous' "
                 "and schema_name = 'meta' and table_name = 'publication_log'"
@@ -269,13 +266,13 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, table: str) -> None:
         "and schema_name = 'marts' and table_name = ?", [table]
     ).fetchone()
     if comment and comment[0]:
-        con.execute(f'comment on table pub.marts."{table}" is {_quote(comment[0])}')
+        con.execute(f'comment on table pub.marts."{table}" is {literal(comment[0])}')
     columns = con.execute(
         "select column_name, comment from duckdb_columns() where database_name = 'wh' "
         "and schema_name = 'marts' and table_name = ? and comment is not null", [table]
     ).fetchall()
     for column, text in columns:
-        con.execute(f'comment on column pub.marts."{table}"."{column}" is {_quote(text)}')
+        con.execute(f'comment on column pub.marts."{table}"."{column}" is {literal(text)}')
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, qualified: str) -> tuple[int, int]:
@@ -287,8 +284,8 @@ def _validate(path: Path, warehouse_path: Path, expected_counts: dict[str, int])
     """Reopen the new file as an analyst would (a DuckDB 1.x client, read-only) and check it holds
     exactly the marts and the log, with the warehouse's rows and documentation, and nothing else."""
     with duckdb.connect(":memory:") as con:
-        con.execute(f"attach {_quote(str(path))} as pub (read_only)")
-        con.execute(f"attach {_quote(str(warehouse_path))} as wh (read_only)")
+        con.execute(f"attach {literal(str(path))} as pub (read_only)")
+        con.execute(f"attach {literal(str(warehouse_path))} as wh (read_only)")
         version = con.execute("select tags['storage_version'] from duckdb_databases() where database_name = 'pub'"
                               ).fetchone()[0]
         if not str(version or "").startswith(STORAGE_VERSION):

@@ -23,7 +23,8 @@ import pandas as pd
 from ingestion.partners.codes import DIMENSIONS, TOTAL, Problem
 from ingestion.partners.contract import Contract
 from ingestion.partners.read import CELLS, StagedFile
-from ingestion.partners.rules import EVAL, KEY, RAW_CELL_CHARS, Evaluation, Layout, lit, raw_values_json
+from ingestion.partners.rules import EVAL, KEY, RAW_CELL_CHARS, Evaluation, Layout, raw_values_json
+from ingestion.sql import literal
 from ingestion.warehouse import transaction
 
 _TOTALS = ",\n    ".join(f"coalesce(o.{dimension}, '{TOTAL}') as {dimension}" for dimension in DIMENSIONS)
@@ -278,7 +279,7 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection, partner_id: str, source_fil
         )
         select r.source_row, r.source_column,
                case when r.n_values > 1 then 'conflicting_duplicate' else 'duplicate_row' end as reason_code,
-               coalesce(r.source_column, {lit(value_header) if value_header else 'null'}) as reason_column,
+               coalesce(r.source_column, {literal(value_header) if value_header else 'null'}) as reason_column,
                left(r.value_raw, {RAW_CELL_CHARS}) as reason_value,
                'same breakdown in rows ' || array_to_string(list_sort(list_distinct(r.all_rows))[1:10], ', ')
                    || case when len(list_distinct(r.all_rows)) > 10 then ' and more' else '' end as reason_detail,

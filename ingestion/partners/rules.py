@@ -32,6 +32,7 @@ from ingestion.partners.codes import (
 from ingestion.partners.contract import Contract, FileSpec, MappedLabel
 from ingestion.partners.periods import Period, parse_period
 from ingestion.partners.read import CELLS, FileRejected, StagedFile
+from ingestion.sql import literal
 
 EVAL = "_pt_eval"  # a view: every observation, its canonical fields and its first failing check
 
@@ -45,11 +46,6 @@ PERIODS = "_pt_periods"
 RAW_CELL_CHARS = 1_000  # longer cells are cut in rejected rows' raw values and reports
 
 
-def lit(text: str) -> str:
-    """A SQL string literal (standard SQL: quotes doubled, no backslash escapes)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
 # DuckDB's trim(x, characters) is slow on a million rows; these regular expressions only do
 # work on the rare cell that has spreadsheet whitespace (tabs, no-break spaces) at an edge.
 _WS_CLASS = "[" + "".join(f"\\x{{{ord(char):04x}}}" for char in WHITESPACE) + "]"
@@ -58,14 +54,14 @@ _NOT_WS = "[^" + _WS_CLASS[1:]
 
 def strip(expression: str) -> str:
     """SQL: ``expression`` without leading or trailing whitespace (null stays null)."""
-    edges = lit(f"^{_WS_CLASS}+|{_WS_CLASS}+$")
-    return (f"case when regexp_matches({expression}, {lit(f'^{_WS_CLASS}|{_WS_CLASS}$')})"
+    edges = literal(f"^{_WS_CLASS}+|{_WS_CLASS}+$")
+    return (f"case when regexp_matches({expression}, {literal(f'^{_WS_CLASS}|{_WS_CLASS}$')})"
             f" then regexp_replace({expression}, {edges}, '', 'g') else {expression} end")
 
 
 def filled(expression: str) -> str:
     """SQL: whether ``expression`` has any non-whitespace character (false for null)."""
-    return f"coalesce(regexp_matches({expression}, {lit(_NOT_WS)}), false)"
+    return f"coalesce(regexp_matches({expression}, {literal(_NOT_WS)}), false)"
 
 
 @dataclass(frozen=True)
@@ -225,7 +221,7 @@ _PHONE = r"^(\+|0|\(|[0-9]+[ ().-])[0-9 ().-]+$"
 def _column_profile(cell: str) -> str:
     """SQL: filled cells, distinct values, longest value, cells that look like a phone or e-mail, cells with a digit."""
     value = strip(cell)
-    contact = (f"regexp_matches({cell}, {lit(_EMAIL)}) or (regexp_matches({value}, {lit(_PHONE)})"
+    contact = (f"regexp_matches({cell}, {literal(_EMAIL)}) or (regexp_matches({value}, {literal(_PHONE)})"
                f" and length(regexp_replace({cell}, '[^0-9]', '', 'g')) >= 9)")
     return (f"count(*) filter (where {filled(cell)}), count(distinct {value}) filter (where {filled(cell)}), "
             f"coalesce(max(length({value})), 0), count(*) filter (where {filled(cell)} and ({contact})), "
@@ -273,7 +269,7 @@ def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFram
 def _case(column: str, pairs: list[tuple[str, str]], default: str) -> str:
     if not pairs:
         return default
-    return f"case {column} " + " ".join(f"when {lit(raw)} then {value}" for raw, value in pairs) + f" else {default} end"
+    return f"case {column} " + " ".join(f"when {literal(raw)} then {value}" for raw, value in pairs) + f" else {default} end"
 
 
 class _Lookups:
@@ -290,15 +286,15 @@ class _Lookups:
         """``<prefix>_code``, ``<prefix>_problem``, ``<prefix>_blank`` for the cells of ``column``."""
         if len(mapped) <= CASE_LIMIT:
             self.items += [
-                f"{_case(column, [(raw, lit(m.code)) for raw, m in mapped.items() if m.code is not None], 'null::varchar')} as {prefix}_code",
-                f"{_case(column, [(raw, lit(m.problem)) for raw, m in mapped.items() if m.problem], 'null::varchar')} as {prefix}_problem",
+                f"{_case(column, [(raw, literal(m.code)) for raw, m in mapped.items() if m.code is not None], 'null::varchar')} as {prefix}_code",
+                f"{_case(column, [(raw, literal(m.problem)) for raw, m in mapped.items() if m.problem], 'null::varchar')} as {prefix}_problem",
                 f"{_case(column, [(raw, 'true') for raw, m in mapped.items() if m.blank], f'{column} is null')} as {prefix}_blank",
             ]
             return
         rows = [(field_name, raw, m.code, m.problem, m.blank) for raw, m in mapped.items()]
         _insert_frame(self.con, LOOKUP, pd.DataFrame.from_records(rows, columns=["field", "raw", "code", "problem", "blank"]))
         alias = f"{prefix}_l"
-        self.joins.append(f"left join {LOOKUP} {alias} on {alias}.field = {lit(field_name)} and {alias}.raw = src.{column}")
+        self.joins.append(f"left join {LOOKUP} {alias} on {alias}.field = {literal(field_name)} and {alias}.raw = src.{column}")
         self.items += [f"{alias}.code as {prefix}_code", f"{alias}.problem as {prefix}_problem",
                        f"coalesce({alias}.blank, true) as {prefix}_blank"]
 
@@ -308,9 +304,9 @@ class _Lookups:
         if len(parsed) <= CASE_LIMIT:
             good = [(raw, period) for raw, period in parsed.items() if period]
             self.items += [
-                f"{_case(column, [(raw, lit(p.label)) for raw, p in good], 'null::varchar')} as period__label",
-                f"{_case(column, [(raw, lit(p.start.isoformat()) + '::date') for raw, p in good], 'null::date')} as period__start",
-                f"{_case(column, [(raw, lit(p.end.isoformat()) + '::date') for raw, p in good], 'null::date')} as period__end",
+                f"{_case(column, [(raw, literal(p.label)) for raw, p in good], 'null::varchar')} as period__label",
+                f"{_case(column, [(raw, literal(p.start.isoformat()) + '::date') for raw, p in good], 'null::date')} as period__start",
+                f"{_case(column, [(raw, literal(p.end.isoformat()) + '::date') for raw, p in good], 'null::date')} as period__end",
                 f"{_case(column, [(raw, 'true') for raw in blank], f'{column} is null')} as period__blank",
             ]
             return
@@ -354,18 +350,18 @@ def _number(cell: str, prefix: str, decimal: str, markers: list[str]) -> list[li
     p, body = prefix, f"{prefix}_body"
     plain, grouped, other, groups = _NUMBER_PATTERNS[decimal]
     to_dot = "replace({}, ',', '.')" if decimal == "," else "{}"
-    degrouped = f"regexp_replace({body}, {lit(groups)}, '', 'g')"
+    degrouped = f"regexp_replace({body}, {literal(groups)}, '', 'g')"
     number = (
-        f"case when regexp_full_match({body}, {lit(plain)}) then try_cast({to_dot.format(body)} as double)"
-        f" when regexp_full_match({body}, {lit(grouped)}) then try_cast({to_dot.format(degrouped)} as double)"
-        f" when regexp_full_match({body}, {lit(other)}) then try_cast({body} as double) end"
+        f"case when regexp_full_match({body}, {literal(plain)}) then try_cast({to_dot.format(body)} as double)"
+        f" when regexp_full_match({body}, {literal(grouped)}) then try_cast({to_dot.format(degrouped)} as double)"
+        f" when regexp_full_match({body}, {literal(other)}) then try_cast({body} as double) end"
     )
-    marks = "[" + ", ".join(lit(marker) for marker in markers) + "]"
+    marks = "[" + ", ".join(literal(marker) for marker in markers) + "]"
     unqualified = f"regexp_replace({p}_text, '^(<=?|>=?|≤|≥)', '')"
     unpercent = f"left({p}_b1, length({p}_b1) - 1)"
     fast = f"{p}_fast"
     return [
-        [f"coalesce(regexp_full_match({cell}, {lit(plain)}), false) as {fast}"],
+        [f"coalesce(regexp_full_match({cell}, {literal(plain)}), false) as {fast}"],
         [f"case when {fast} then {cell} else {strip(cell)} end as {p}_text"],
         [f"case when {fast} then false else {p}_text is null or list_contains({marks}, lower({p}_text)) end as {p}_missing"],
         [f"case when {fast} or {p}_missing then null when left({p}_text, 1) in ('<', '≤') then '<'"
@@ -383,7 +379,7 @@ def _range_violation(unit: str, number: str) -> str:
     for code, (low, high) in UNIT_RANGES.items():
         tests = ([f"{number} < {low}"] if low is not None else []) + ([f"{number} > {high}"] if high is not None else [])
         if tests:
-            branches.append(f"when {lit(code)} then ({' or '.join(tests)})")
+            branches.append(f"when {literal(code)} then ({' or '.join(tests)})")
     return f"coalesce(case {unit} {' '.join(branches)} else false end, false)"
 
 
@@ -393,7 +389,7 @@ def _range_text(unit: str) -> str:
         if low is not None or high is not None:
             span = f"between {low:g} and {high:g}" if low is not None and high is not None else (
                 f"at least {low:g}" if low is not None else f"at most {high:g}")
-            branches.append(f"when {lit(code)} then {lit(f'values in unit {code} must be {span}')}")
+            branches.append(f"when {literal(code)} then {literal(f'values in unit {code} must be {span}')}")
     return f"case {unit} {' '.join(branches)} end"
 
 
@@ -423,7 +419,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, contract: Contract, spec: FileSpec,
     # 1. rows (wide: one per non-empty value cell, with its column's header)
     if wide:
         cells = ", ".join(f"c{position}" for position, _ in layout.wide_columns)
-        headers = ", ".join(lit(header) for _, header in layout.wide_columns)
+        headers = ", ".join(literal(header) for _, header in layout.wide_columns)
         unnest = f", unnest([{cells}]) as vcell, unnest([{headers}]) as wheader"
         src = (f"select * from (select rowid + 1 as ord, *{unnest} from {CELLS} where rowid >= {staged.header_row}"
                f" and {has_content}) where {filled('vcell')}")
@@ -455,7 +451,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, contract: Contract, spec: FileSpec,
         prefix_of[name] = f"f{number}"
         lookups.coded(f"f{number}", name, column, mapped)
         raw_of[name] = column
-        header_of[name] = lit(source.header) if source.kind == "column" else "wheader"
+        header_of[name] = literal(source.header) if source.kind == "column" else "wheader"
         for text, label in mapped.items():
             if not label.blank:
                 labels.append(LabelUse(name, source.header if source.kind == "column" else None, text, label.code,
@@ -466,7 +462,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, contract: Contract, spec: FileSpec,
         texts = _distinct(con, column, staged) if period.kind == "column" else wide_counts
         parsed = {text: parse_period(text) for text in texts}
         lookups.periods(column, parsed)
-        raw_of["period"], header_of["period"] = column, lit(period.header) if period.kind == "column" else "wheader"
+        raw_of["period"], header_of["period"] = column, literal(period.header) if period.kind == "column" else "wheader"
         for text, found in parsed.items():
             if text.strip(WHITESPACE):
                 labels.append(LabelUse("period", period.header if period.kind == "column" else None, text,
@@ -480,24 +476,24 @@ def evaluate(con: duckdb.DuckDBPyConnection, contract: Contract, spec: FileSpec,
         source = sources.get(name)
         if source and source.kind == "column":
             numbers = [level + more for level, more in zip(numbers, _number(f"c{source.column}", prefix, decimal, markers))]
-            raw_of[name], header_of[name] = f"c{source.column}", lit(source.header)
-    value_header = "wheader" if wide else (lit(sources["value"].header) if "value" in sources else "null")
+            raw_of[name], header_of[name] = f"c{source.column}", literal(source.header)
+    value_header = "wheader" if wide else (literal(sources["value"].header) if "value" in sources else "null")
 
     # 4. canonical fields
     def code(name: str, blank_value: str) -> str:
         if name in prefix_of:
             return f"case when {prefix_of[name]}_blank then {blank_value} else {prefix_of[name]}_code end"
         source = sources.get(name)
-        return lit(source.constant) if source and source.kind == "constant" else blank_value
+        return literal(source.constant) if source and source.kind == "constant" else blank_value
 
     constant_period = parse_period(period.constant) if period and period.kind == "constant" else None
     fields = {
         "indicator_code": code("indicator_code", "null::varchar"),
         "series_code": code("series_code", "null::varchar"),
         "geo_area_m49": f"try_cast({code('geo_area_m49', 'null::varchar')} as integer)",
-        "period_label": lit(constant_period.label) if constant_period else "period__label",
-        "period_start": f"{lit(constant_period.start.isoformat())}::date" if constant_period else "period__start",
-        "period_end": f"{lit(constant_period.end.isoformat())}::date" if constant_period else "period__end",
+        "period_label": literal(constant_period.label) if constant_period else "period__label",
+        "period_start": f"{literal(constant_period.start.isoformat())}::date" if constant_period else "period__start",
+        "period_end": f"{literal(constant_period.end.isoformat())}::date" if constant_period else "period__end",
         # A blank cell (or no such column) is the total; stored as null, shown as _T by the views.
         **{dimension: code(dimension, "null::varchar") for dimension in DIMENSIONS},
         "unit": code("unit", "null::varchar"),
@@ -533,11 +529,11 @@ def evaluate(con: duckdb.DuckDBPyConnection, contract: Contract, spec: FileSpec,
     checks: list[_Check] = []
     other_delimiters = [d for d in (",", ";", "\t") if d != staged.delimiter] if staged.delimiter else []
     if len(staged.headers) > 1 and other_delimiters:
-        contains = " or ".join(f"contains(c0, {lit(d)})" for d in other_delimiters)
+        contains = " or ".join(f"contains(c0, {literal(d)})" for d in other_delimiters)
         others = "(" + " or ".join(filled(cell) for cell in all_cells[1:]) + ")"
         # CASE, not AND: only rows with another delimiter in c0 pay for looking at every cell.
         checks.append(_Check(f"case when {contains} then not {others} else false end", "wrong_delimiter",
-                             lit(staged.headers[0]), "c0"))
+                             literal(staged.headers[0]), "c0"))
     checks.append(_Check(filled("extra"), "extra_cells", "'(beyond the last column)'", "extra"))
     for name, prefix in prefix_of.items():
         checks.append(_Check(f"{prefix}_problem = 'formula_text'", "formula_text", header_of[name], raw_of[name]))
@@ -546,17 +542,17 @@ def evaluate(con: duckdb.DuckDBPyConnection, contract: Contract, spec: FileSpec,
         if name in raw_of:
             blank = "period__blank" if name == "period" else f"{prefix_of[name]}_blank"
             checks.append(_Check(blank, "missing_key_field", header_of[name], raw_of[name],
-                                 lit(f"the {name.replace('_', ' ')} is empty")))
+                                 literal(f"the {name.replace('_', ' ')} is empty")))
     for name, prefix in prefix_of.items():
         checks.append(_Check(f"{prefix}_problem = 'unknown_code'", "unknown_code", header_of[name], raw_of[name],
-                             lit(f"not an agreed label for {name.replace('_', ' ')}")))
+                             literal(f"not an agreed label for {name.replace('_', ' ')}")))
     if "period" in raw_of:
         checks.append(_Check("period__label is null", "unparseable_period", header_of["period"], raw_of["period"]))
     checks.append(_Check("not v_missing and v_num is null", "unparseable_value", value_header, "vcell"))
     for name, prefix in (("lower_bound", "lb"), ("upper_bound", "ub")):
         if name in raw_of:
             checks.append(_Check(f"not {prefix}_missing and {prefix}_num is null", "unparseable_value", header_of[name],
-                                 raw_of[name], lit(f"the {name.replace('_', ' ')} is not a number")))
+                                 raw_of[name], literal(f"the {name.replace('_', ' ')} is not a number")))
     if "sample_size" in raw_of:
         checks.append(_Check("not ss_missing and (ss_num is null or ss_num < 0 or ss_num <> floor(ss_num) or ss_qual is not null or ss_pct)",
                              "invalid_sample_size", header_of["sample_size"], raw_of["sample_size"]))
@@ -572,7 +568,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, contract: Contract, spec: FileSpec,
         raise ValueError(f"checks without a reason text in codes.REASONS: {unknown}")
 
     def first_failing(part: str) -> str:
-        values = [lit(check.reason) if part == "reason" else getattr(check, part) for check in checks]
+        values = [literal(check.reason) if part == "reason" else getattr(check, part) for check in checks]
         return "case " + " ".join(f"when k{index} then {value}" for index, value in enumerate(values)) + " end"
 
     # Query levels, each computed once per row: lookups, numbers, canonical fields, checks.
@@ -614,7 +610,7 @@ def raw_values_json(headers: list[str], table: str = "", withheld: Layout | None
     columns the layout withheld (personal data or free text is not stored, not even for a set-aside row)."""
     prefix = f"{table}." if table else ""
     skipped = {position for _, position, _ in withheld.withheld} if withheld else set()
-    pairs = [f"{lit(header)}, left({prefix}c{index}, {RAW_CELL_CHARS})" for index, header in enumerate(headers)
+    pairs = [f"{literal(header)}, left({prefix}c{index}, {RAW_CELL_CHARS})" for index, header in enumerate(headers)
              if index not in skipped]
     pairs.append(f"'(beyond the last column)', left({prefix}extra, {RAW_CELL_CHARS})")
     return f"json_object({', '.join(pairs)})"
@@ -624,6 +620,6 @@ def _map(entries: list[tuple[str, str]]) -> str:
     """SQL: a MAP of the non-null entries (name literal -> expression), or null when empty."""
     if not entries:
         return "null::map(varchar, varchar)"
-    items = ", ".join(f"{{'k': {lit(name)}, 'v': {expression}}}" for name, expression in entries)
+    items = ", ".join(f"{{'k': {literal(name)}, 'v': {expression}}}" for name, expression in entries)
     built = f"map_from_entries(list_filter([{items}], lambda e: e.v is not null))"
     return f"case when cardinality({built}) = 0 then null else {built} end"

@@ -17,6 +17,8 @@ from typing import Any
 
 import duckdb
 
+from ingestion.sql import identifier, literal
+
 # Strings the API uses for "no value": NaN, N (not available), NV (no value), and friends.
 MISSING_VALUE_MARKERS = ("", "nan", "n", "nv", "na", "n/a", "null", "none", "..")
 
@@ -111,7 +113,7 @@ select
 from (
     select unnest(body.data) as r, generate_subscripts(body.data, 1) - 1 as i, filename
     from read_json({files}, format = 'unstructured', records = false, filename = true,
-                   maximum_object_size = {max_bytes}, columns = {{'body': 'STRUCT(data {columns}[])'}})
+                   maximum_object_size = {max_bytes}, columns = {{'body': {body_type}}})
 ) as spooled
 join sdg_page_lineage as lineage on lineage.file = spooled.filename
 """
@@ -161,32 +163,25 @@ def _duckdb_type(spec: Any) -> str:
     return "VARCHAR[]" if isinstance(spec, list) else spec
 
 
-def _quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""').replace("'", "''") + '"'
-
-
-def _quote_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _numbers_sql(files: Sequence[str], unknown_fields: Sequence[str], series_code: str, max_bytes: int) -> str:
     fields = {**{name: _duckdb_type(spec) for name, spec in RECORD_FIELDS.items()},
               **{name: "JSON" for name in unknown_fields}}
-    columns = "STRUCT(" + ", ".join(f"{_quote_identifier(name)} {kind}" for name, kind in fields.items()) + ")"
+    columns = "STRUCT(" + ", ".join(f"{identifier(name)} {kind}" for name, kind in fields.items()) + ")"
     if unknown_fields:
         # The unknown fields of the record's own page (lineage.unknown_fields), whatever else the batch holds.
-        entries = ", ".join(f"struct_pack(k := {_quote_literal(name)}, v := r.{_quote_identifier(name)})"
+        entries = ", ".join(f"struct_pack(k := {literal(name)}, v := r.{identifier(name)})"
                             for name in unknown_fields)
         extra = (f"case when len(lineage.unknown_fields) > 0 then to_json(map_from_entries(list_filter("
                  f"[{entries}], e -> list_contains(lineage.unknown_fields, e.k)))) end")
     else:
         extra = "null::json"
-    file_list = "[" + ", ".join(_quote_literal(f) for f in files) + "]"
+    file_list = "[" + ", ".join(literal(f) for f in files) + "]"
     # read_json reserves twice maximum_object_size per reading thread: ask for what the pages need
     # (the next power of two above the largest page, at least 1 MB).
     max_bytes = max(1 << 20, 1 << max_bytes.bit_length())
-    typed = _TYPED_SQL.format(extra_fields=extra, files=file_list, columns=columns, max_bytes=max_bytes)
-    return _NUMBERS_SQL.format(series=_quote_literal(series_code), typed=typed)
+    typed = _TYPED_SQL.format(extra_fields=extra, files=file_list, body_type=literal(f"STRUCT(data {columns}[])"),
+                              max_bytes=max_bytes)
+    return _NUMBERS_SQL.format(series=literal(series_code), typed=typed)
 
 
 def spooled_pages_sql(files: Sequence[str], unknown_fields: Sequence[str], series_code: str, max_bytes: int) -> str:
