@@ -73,6 +73,10 @@ run: export SDG_API_MODE ?= $(or $(call dotenv,SDG_API_MODE),replay)
 run: setup
 	$(BIN)/python -m orchestration.run
 
+# Bytecode is cached for the tests even where the environment says not to (PYTHONDONTWRITEBYTECODE): every
+# xdist worker would otherwise compile and assertion-rewrite every module again on every run.
+test test-fast: export PYTHONDONTWRITEBYTECODE :=
+
 test: setup-test
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL)
 

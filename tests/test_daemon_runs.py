@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import REPO, SNAPSHOT
 
-PARTNERS = ("ability_forum", "community_wg_survey", "idp_monitoring_network", "older_voices")  # every bundled partner
+PARTNERS = ("ability_forum", "idp_monitoring_network", "older_voices")  # three runs at once: enough to collide
 TIMEOUT_S = 240
 
 

@@ -40,15 +40,15 @@ def data_requests(api, code: str) -> int:
 def test_one_fetcher_serves_the_group_and_a_failing_series_fails_alone(group_api, tmp_path, monkeypatch,
                                                                       in_child_process):
     monkeypatch.setattr(fetch, "FETCH_IN_CHILD_PROCESS", in_child_process)
-    monkeypatch.setattr(_PageSpool, "FLUSH_PAGES", 10)  # the fetcher runs at most 20 pages ahead
-    monkeypatch.setattr(_PageSpool, "MIN_FLUSH_PAGES", 4)
+    monkeypatch.setattr(_PageSpool, "FLUSH_PAGES", 4)  # the fetcher runs at most 8 pages ahead
+    monkeypatch.setattr(_PageSpool, "MIN_FLUSH_PAGES", 2)
     area_codes = [4]
     rows = sum(record["geoAreaCode"] == "4" for record in group_api.series["AA_FIRST"])
-    pages = -(-rows // 5)
+    pages = -(-rows // 10)
     fetchers = set()
     with connect(tmp_path / "w.duckdb") as con:
         outcomes = []
-        for outcome in land_group(con, client_for(group_api, page_size=5), CODES, area_codes, "run"):
+        for outcome in land_group(con, client_for(group_api, page_size=10), CODES, area_codes, "run"):
             outcomes.append(outcome)
             fetchers |= {child.pid for child in multiprocessing.active_children()}
         landed = dict(con.execute("select series_code, count(*) from raw_sdg.series_observations "
@@ -57,7 +57,7 @@ def test_one_fetcher_serves_the_group_and_a_failing_series_fails_alone(group_api
     assert [(o.series_code, o.status) for o in outcomes] == [
         ("AA_FIRST", "landed"), ("BB_REFUSED", "failed"), ("CC_NO_CODE_LISTS", "failed"), ("DD_LAST", "landed")]
     assert landed == loads == {"AA_FIRST": rows, "DD_LAST": rows}
-    assert "page 6 record 0: no readable timePeriodStart (sometime)" in outcomes[1].error
+    assert "page 3 record 5: no readable timePeriodStart (sometime)" in outcomes[1].error
     assert "Series/CC_NO_CODE_LISTS/Dimensions" in outcomes[2].error
     # One fetch process for the whole group (none when fetching in a thread), gone at the end.
     assert len(fetchers) == (1 if in_child_process else 0)
@@ -81,7 +81,7 @@ def test_a_fetch_process_that_dies_costs_one_series_and_a_new_one_fetches_the_re
     group_api.series["BB_REFUSED"][25]["timePeriodStart"] = "2001"
     monkeypatch.setattr(fetch, "_spool", dies_on_cc)
     with connect(tmp_path / "w.duckdb") as con:
-        outcomes = list(land_group(con, client_for(group_api, page_size=5), CODES, [4], "run"))
+        outcomes = list(land_group(con, client_for(group_api, page_size=20), CODES, [4], "run"))
     assert [(o.series_code, o.status) for o in outcomes] == [
         ("AA_FIRST", "landed"), ("BB_REFUSED", "landed"), ("CC_NO_CODE_LISTS", "failed"), ("DD_LAST", "landed")]
     assert "ended without finishing (exit code 3)" in outcomes[2].error
