@@ -8,21 +8,21 @@ transaction, so a failing series keeps its previous version and fails alone whil
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import tempfile
 import time
 import traceback
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
 from ingestion.sdg_api.client import SdgApiClient, SdgApiError
 from ingestion.sdg_api.land import SeriesLoad, ensure_schema, land_series, series_fetch
+from ingestion.sql import literal
 
 # While a group lands, DuckDB checkpoints only past this much write-ahead log, not after nearly every
 # series' commit (the default 16MB is crossed by one large series): measured 65 ms a commit, 25 ms with it.
@@ -94,7 +94,7 @@ def _land_each(con: duckdb.DuckDBPyConnection, client: SdgApiClient, series_code
                recreated: list[str], releases: dict[str, str | None] | None) -> Iterator[SeriesOutcome]:
     total = len(series_codes)
     to_fetch = [code for code in series_codes if code not in current]
-    with contextlib.ExitStack() as stack:
+    with ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sdg_spool_", ignore_cleanup_errors=True)))
         fetch = None
         for position, code in enumerate(series_codes, start=1):
@@ -125,11 +125,11 @@ def _land_each(con: duckdb.DuckDBPyConnection, client: SdgApiClient, series_code
 def _checkpoint_once(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """The group's commits go to the write-ahead log (each still durable), checkpointed once at the end."""
     configured = con.execute("select current_setting('checkpoint_threshold')").fetchone()[0]
-    con.execute(f"set checkpoint_threshold = '{GROUP_CHECKPOINT_THRESHOLD}'")
+    con.execute(f"set checkpoint_threshold = {literal(GROUP_CHECKPOINT_THRESHOLD)}")
     try:
         yield
     finally:
-        con.execute(f"set checkpoint_threshold = '{configured}'")
+        con.execute(f"set checkpoint_threshold = {literal(configured)}")
         con.execute("checkpoint")
 
 
