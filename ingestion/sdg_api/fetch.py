@@ -99,8 +99,7 @@ class SeriesFetch:
         self.client, self.series_codes, self.area_codes = client, list(series_codes), area_codes
         self.directory = directory
         self._position = {code: index for index, code in enumerate(self.series_codes)}
-        self._in_child = FETCH_IN_CHILD_PROCESS and not multiprocessing.current_process().daemon  # daemons may not fork
-        if self._in_child:
+        if FETCH_IN_CHILD_PROCESS and not multiprocessing.current_process().daemon:  # daemons may not fork
             context = multiprocessing.get_context("fork")
             self._waiting: Any = context.Queue(maxsize=depth)
             self._abandoned: Any = context.Value("i", -1, lock=False)  # series up to this index: stop fetching
