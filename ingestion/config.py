@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from ingestion import canonical
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_SDG_API_BASE_URL = "https://unstats.un.org/sdgapi"
@@ -144,7 +146,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         reports_dir=_path(env, "REPORTS_DIR", "reports"),
         kobo_server_url=env.get("KOBO_SERVER_URL") or None,
         kobo_asset_uids=_csv(env, "KOBO_ASSET_UIDS") or (),
-        min_cell_size=_positive_int(env, "MIN_CELL_SIZE", 5),
+        min_cell_size=_positive_int(env, "MIN_CELL_SIZE", canonical.load().default_min_cell_size),
         dagster_home=_path(env, "DAGSTER_HOME", ".dagster_home"),
         duckdb_memory_limit=_memory(env),
         row_count_change_warn=_fraction(env, "ROW_COUNT_CHANGE_WARN", 0.5),

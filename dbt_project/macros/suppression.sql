@@ -1,12 +1,18 @@
 {#- What int_observations_suppressed and its proof (tests/assert_no_recoverable_suppressed_cell.sql)
     share: the dimensions a suppressed cell could be recovered along, and the cells they partition. -#}
 
+{#- The canonical model lives in dbt_project.yml's vars (Python reads the same file: ingestion/canonical.py). -#}
 {% macro suppression_set_key() %}
-    {{ return(['source_type', 'source_id', 'series_code', 'geo_area_m49', 'period_label', 'unit', 'reporting_type']) }}
+    {{ return(var('suppression_family')) }}
 {% endmacro %}
 
 {% macro canonical_dimensions() %}
-    {{ return(['sex', 'age_group', 'disability_status', 'location', 'income_quantile', 'migratory_status', 'population_group']) }}
+    {{ return(var('dimensions')) }}
+{% endmacro %}
+
+{#- source_type, source_id, ..., the dimensions, ..., other_disaggregation: what identifies one observation. -#}
+{% macro observation_grain() %}
+    {{ return(var('observation_identity') + var('dimensions') + var('observation_qualifiers')) }}
 {% endmacro %}
 
 {#- The names of the partner breakdowns without a canonical column (keys of the map column
@@ -35,13 +41,18 @@
     {%- endfor %}
 {% endmacro %}
 
-{#- MIN_CELL_SIZE read as ingestion/config.py reads it: unset or empty means 5; anything but a whole
-    number of at least 1 stops the build (a bad value must never weaken suppression silently). -#}
+{#- var min_cell_size: the project's default, or MIN_CELL_SIZE as ingestion/config.py parsed it (passed with --vars). -#}
 {% macro min_cell_size() %}
-    {% set raw = env_var('MIN_CELL_SIZE', '') | trim %}
-    {% if raw == '' %}{{ return(5) }}{% endif %}
-    {% if not raw.isdigit() or raw | int < 1 %}
-        {{ exceptions.raise_compiler_error("MIN_CELL_SIZE must be a whole number of at least 1; got '" ~ raw ~ "'") }}
-    {% endif %}
-    {{ return(raw | int) }}
+    {{ return(var('min_cell_size') | int) }}
+{% endmacro %}
+
+{#- True where a cell is too small to publish (var small_cell_sources says which source types count respondents,
+    and whether a cell with no respondent count counts as small); false for every other source type. -#}
+{% macro is_small_cell(source_type='source_type', sample_size='sample_size') %}
+    case {{ source_type }}
+    {%- for type, unknown_is_small in var('small_cell_sources').items() %}
+        when '{{ type }}' then coalesce({{ sample_size }} < {{ min_cell_size() }}, {{ 'true' if unknown_is_small else 'false' }})
+    {%- endfor %}
+        else false
+    end
 {% endmacro %}

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from expectations.gx import gxe
 
-from ingestion.vocabulary import seed_rows, unit_ranges
+from ingestion.canonical import seed_rows, unit_ranges
 
 CRITICAL = "critical"  # blocks publication
 WARNING = "warning"  # reported, does not block

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from ingestion.vocabulary import unit_ranges
+from ingestion.canonical import unit_ranges
 
 TOTAL = "_T"
 

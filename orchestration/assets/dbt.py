@@ -1,6 +1,7 @@
 """The dbt project as Dagster assets; dbt tests surface as asset checks (error severity blocks)."""
 
 
+import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from ingestion import canonical
 from ingestion.config import PROJECT_ROOT, load_settings
 from ingestion.fingerprint import (build_fingerprint, inputs_fingerprint, landing_fingerprints, record_build_inputs,
                                    recorded)
@@ -44,9 +46,10 @@ def _manifest_path():
 @dbt_assets(manifest=_manifest_path(), dagster_dbt_translator=SchemaTableTranslator(), pool=WAREHOUSE_POOL)
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     # A source that has delivered nothing yet must be an empty table, not a failed build.
+    settings = load_settings()
     with warehouse.connection() as con:
         recreated = ensure_landing_tables(con)
-        inputs = inputs_fingerprint(landing_fingerprints(con), build_fingerprint(load_settings()))
+        inputs = inputs_fingerprint(landing_fingerprints(con), build_fingerprint(settings))
         last = last_publication(Path(warehouse.published_path))
         if last is not None and recorded(last.input_snapshot, "inputs") == inputs:
             # Nothing landed, nothing in the project changed: the published file is what this build, its checks
@@ -60,7 +63,9 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         record_build_inputs(con, context.run_id, inputs)
     if recreated:
         context.log.warning(f"landing tables with a new layout that did not keep every old value (recreated empty, or a column renamed, retyped or dropped); they refill when their source lands again: {recreated}")
-    yield from dbt.cli(["build"], context=context).stream()
+    # Settings that change what dbt builds (MIN_CELL_SIZE) reach it as vars, parsed once by ingestion/config.py.
+    dbt_vars = json.dumps(canonical.dbt_vars(settings.min_cell_size))
+    yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
 
 
 def dbt_resource() -> DbtCliResource:

@@ -4,11 +4,7 @@
 -- KoBo surveys). A table, not a view: the fact table, the dimensions and the suppression passes
 -- all read it. Records a source marked as having no value (NaN, n/a, ..) stay in the raw
 -- tables, counted there, and are not observations here.
-{% set grain = [
-    'source_type', 'source_id', 'series_code', 'geo_area_m49', 'period_label',
-    'sex', 'age_group', 'disability_status', 'location', 'income_quantile',
-    'migratory_status', 'population_group', 'reporting_type', 'other_disaggregation', 'unmapped_codes',
-] %}
+{% set grain = observation_grain() + ['unmapped_codes'] %}
 
 with official as (
     select
@@ -108,9 +104,5 @@ select
     -- respondent count is unknown cannot be shown to be large enough: it counts as small. A
     -- civil-society figure often has no respondent count (a service's caseload, an administrative
     -- total); when it does, the same threshold applies.
-    case source_type
-        when 'citizen_generated' then coalesce(sample_size < {{ min_cell_size() }}, true)
-        when 'civil_society' then coalesce(sample_size < {{ min_cell_size() }}, false)
-        else false
-    end as below_min_cell_size
+    {{ is_small_cell('source_type', 'sample_size') }} as below_min_cell_size
 from unioned
