@@ -11,8 +11,8 @@ observations as (
         observation_id,
         source_type,
         population_group,
-        map {'sex': sex, 'age_group': age_group, 'disability_status': disability_status, 'location': location,
-         'income_quantile': income_quantile, 'migratory_status': migratory_status} as dimensions
+        -- every dimension but population_group itself, by name (the seed's via_dimension)
+        map { {%- for d in var('dimensions') if d != 'population_group' %}'{{ d }}': {{ d }}{{ ', ' if not loop.last }}{% endfor -%} } as dimensions
     from {{ ref('int_observations_unioned') }}
 )
 

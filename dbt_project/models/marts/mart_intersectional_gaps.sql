@@ -4,8 +4,8 @@
 -- urban, poorest vs richest quintile, displaced vs non-displaced), against the group that differs
 -- only in that dimension. So women with disabilities are compared with everyone, with women
 -- without disabilities, and with men with disabilities.
-{% set dims = ['sex', 'age_group', 'disability_status', 'location', 'income_quantile', 'migratory_status', 'population_group'] %}
-{% set context = ['source_type', 'source_id', 'series_code', 'geo_area_m49', 'period_label', 'unit', 'reporting_type', 'other_disaggregation'] %}
+{% set dims = var('dimensions') %}
+{% set context = var('suppression_family') + ['other_disaggregation'] %}
 
 with observations as (
     select

@@ -1,6 +1,7 @@
 -- Official and non-official values side by side where both exist for the same series (or the
 -- same SDG indicator), area, group and unit, with periods at most one year apart (the closest
 -- official period is taken). Differences beyond the unit's threshold (seed `units`) are flagged.
+{% set dims = var('dimensions') %}
 with official as (
     select * from {{ ref('fct_indicator_observations') }}
     where source_type = 'official' and value is not null
@@ -26,13 +27,9 @@ pairs as (
     join official
         on official.geo_area_m49 = non_official.geo_area_m49
         and official.unit = non_official.unit
-        and official.sex = non_official.sex
-        and official.age_group = non_official.age_group
-        and official.disability_status = non_official.disability_status
-        and official.location = non_official.location
-        and official.income_quantile = non_official.income_quantile
-        and official.migratory_status = non_official.migratory_status
-        and official.population_group = non_official.population_group
+        {%- for d in dims %}
+        and official.{{ d }} = non_official.{{ d }}
+        {%- endfor %}
         and coalesce(official.other_disaggregation, '') = coalesce(non_official.other_disaggregation, '')
         and (official.series_code = non_official.series_code
              or (official.indicator_code = non_official.indicator_code and official.indicator_code is not null))
@@ -54,8 +51,7 @@ select
     pairs.geo_area_m49,
     pairs.iso3,
     pairs.geo_area_name,
-    pairs.sex, pairs.age_group, pairs.disability_status, pairs.location, pairs.income_quantile,
-    pairs.migratory_status, pairs.population_group, pairs.other_disaggregation,
+    {% for d in dims %}pairs.{{ d }}, {% endfor %}pairs.other_disaggregation,
     pairs.unit,
     pairs.official_period_label,
     pairs.period_label as non_official_period_label,
