@@ -55,9 +55,13 @@ def model_from_vars(values: Mapping[str, Any]) -> CanonicalModel:
     )
 
 
+def load() -> CanonicalModel:
+    """The model the dbt project declares (read once per process)."""
+    return _load(DBT_PROJECT)
+
+
 @lru_cache(maxsize=None)
-def load(project_dir: Path = DBT_PROJECT) -> CanonicalModel:
-    """The model the dbt project declares (cached: read once per process)."""
+def _load(project_dir: Path) -> CanonicalModel:
     with open(project_dir / "dbt_project.yml", encoding="utf-8") as handle:
         return model_from_vars(yaml.safe_load(handle)["vars"])
 

@@ -11,10 +11,10 @@ from expectations import registry
 from expectations.gx import deferred
 from expectations.registry import discover, previous_row_counts
 from expectations.suites import _common as common
-from expectations.suites import fct_indicator_observations as fct
 from expectations.suites import raw_kobo_restricted_submissions as kobo_submissions
 from ingestion.config import load_settings
 from ingestion.publish import publish
+from tests import gx_testbed as fct
 from tests.conftest import REPO, SNAPSHOT
 
 runner = deferred("expectations.runner")  # GX is imported by the first test that validates, not at collection

@@ -10,6 +10,9 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from expectations.gx import gxe
 
+import yaml
+
+from ingestion import canonical
 from ingestion.canonical import seed_rows, unit_ranges
 
 CRITICAL = "critical"  # blocks publication
@@ -68,15 +71,6 @@ def non_negative(columns: Iterable[str], severity: str = CRITICAL) -> list[gxe.E
     return [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, severity=severity) for c in columns]
 
 
-def canonical_codes(columns: Iterable[str]) -> list[gxe.Expectation]:
-    """Blocking: no ``unmapped`` code and no null in any canonical dimension column."""
-    rules: list[gxe.Expectation] = []
-    for column in columns:
-        rules.append(gxe.ExpectColumnValuesToNotBeInSet(column=column, value_set=[UNMAPPED], severity=CRITICAL))
-        rules.append(gxe.ExpectColumnValuesToNotBeNull(column=column, severity=CRITICAL))
-    return rules
-
-
 def known_codes(columns: Iterable[str], severity: str = WARNING) -> list[gxe.Expectation]:
     """Codes of the closed vocabularies (sex, disability, location, income, reporting type, age
     groups) are ones the vocabulary seeds list; ``_T`` (total) and ``_U`` (unknown) included."""
@@ -108,15 +102,29 @@ def value_ranges(value: str = "value", unit: str = "unit", severity: str = CRITI
 
 def small_cells(min_cell_size: int, value: str = "value", sample_size: str = "sample_size",
                 source_type: str = "source_type") -> gxe.Expectation:
-    """Blocking: no civil-society or citizen-generated cell with fewer than ``min_cell_size``
-    respondents carries a value. A citizen-generated cell whose respondent count is unknown cannot be
-    shown to be large enough: it counts as small."""
-    return gxe.ExpectColumnValuesToBeNull(
-        column=value, severity=CRITICAL, condition_parser="pandas",
-        row_condition=(f'({source_type} == "citizen_generated" and '
-                       f"({sample_size} < {int(min_cell_size)} or {sample_size}.isna())) or "
-                       f'({source_type} == "civil_society" and {sample_size} < {int(min_cell_size)})'),
-    )
+    """Blocking: no cell of a source type that counts respondents (dbt var ``small_cell_sources``) shows a value
+    when fewer than ``min_cell_size`` answered; where that var says so, a cell whose count is unknown is small."""
+    size = int(min_cell_size)
+    cases = [f'({source_type} == "{kind}" and ({sample_size} < {size}'
+             + (f" or {sample_size}.isna()))" if unknown_is_small else "))")
+             for kind, unknown_is_small in canonical.load().small_cell_sources.items()]
+    return gxe.ExpectColumnValuesToBeNull(column=value, severity=CRITICAL, condition_parser="pandas",
+                                          row_condition=" or ".join(cases))
+
+
+def only_declared_columns(table: str) -> gxe.Expectation:
+    """Blocking: the table has exactly the columns its dbt model declares (models/marts/_marts.yml), so no
+    column nobody reviewed (a respondent's answer, a name, a phone number) can reach the published file."""
+    return gxe.ExpectTableColumnsToMatchSet(column_set=declared_columns(table), exact_match=True, severity=CRITICAL,
+                                            meta={"rule": "personal_columns"})
+
+
+def declared_columns(table: str) -> list[str]:
+    """The columns dbt declares for mart ``table`` (``marts.<model>``), in order."""
+    schema, name = table.split(".")
+    with open(canonical.DBT_PROJECT / "models" / schema / f"_{schema}.yml", encoding="utf-8") as handle:
+        models = {model["name"]: model for model in yaml.safe_load(handle)["models"]}
+    return [column["name"] for column in models[name]["columns"]]
 
 
 def vocabulary(dimension: str) -> list[str]:
