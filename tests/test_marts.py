@@ -6,6 +6,9 @@ then the real `dbt build` runs on that file, tests included.
 
 import datetime as dt
 
+import re
+from pathlib import Path
+
 import duckdb
 import pytest
 
@@ -132,8 +135,13 @@ def marts(tmp_path_factory):
     warehouse = directory / "warehouse.duckdb"
     with connect(warehouse) as con:
         _load_fixture(con)
-    completed = run_dbt("build", "--target-path", str(directory / "target"), warehouse=warehouse, MIN_CELL_SIZE="5")
+    # build, then test: the fixture's unknown age code blocks in the tests (test_unknown_code_blocks_publication),
+    # and a failing test in `dbt build` would skip every mart downstream of it.
+    completed = run_dbt("build", "--exclude-resource-type", "test", "--target-path", str(directory / "target"),
+                        warehouse=warehouse)
     assert completed.returncode == 0, completed.stdout[-4000:]
+    tested = run_dbt("test", "--target-path", str(directory / "target"), warehouse=warehouse)
+    (directory / "dbt_test.log").write_text(tested.stdout)
     con = duckdb.connect(str(warehouse), read_only=True)
     yield con
     con.close()
@@ -221,6 +229,15 @@ def test_unknown_code_flows_through_as_unmapped(marts):
         "select age_group, unmapped_codes, value from marts.fct_indicator_observations where unmapped_codes is not null"
     ).fetchall()
     assert rows == [("unmapped", "age_group=12-20", 33.0)]
+
+
+def test_unknown_code_blocks_publication_and_nothing_else_fails(marts):
+    output = (Path(marts.execute("select path from duckdb_databases() where database_name = current_database()")
+                   .fetchone()[0]).parent / "dbt_test.log").read_text()
+    """The mart layer's gate is dbt: an unmapped code in a dimension fails (error severity, so Dagster blocks
+    publication); every other rule on the fixture's marts passes."""
+    failures = re.findall(r"Failure in test (\S+)", output)
+    assert failures == ["canonical_codes_fct_indicator_observations_reporting_type"], output[-3000:]
 
 
 def test_descriptions_are_persisted_as_comments(marts):
