@@ -178,5 +178,5 @@ def send_alert(settings: Settings, subject: str, text: str) -> list[Outcome]:
             password=settings.alert_smtp_password,
         ))
     if settings.alert_webhook_url:
-        outcomes.append(post_webhook(settings.alert_webhook_url, text))
+        outcomes.append(post_webhook(settings.alert_webhook_url, text, policy=WEBHOOK_POLICY))
     return outcomes
