@@ -3,20 +3,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
+import ipaddress
 import json
 import logging
 import socket
+import ssl
 import threading
 from collections import deque
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Self
 
 import dagster as dg
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from ingestion import notify
 from ingestion.config import ConfigError, load_settings
@@ -54,18 +63,55 @@ def check_password(server, session, envelope, mechanism, auth_data) -> AuthResul
     return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
 
 
-@pytest.fixture
-def smtp(monkeypatch):
-    # The test server's own DEBUG log shows the AUTH exchange: keep it out of what the tests search for secrets.
-    monkeypatch.setattr(logging.getLogger("mail.log"), "disabled", True)
+@contextlib.contextmanager
+def smtp_server(**options) -> Iterator[Inbox]:
     inbox = Inbox()
-    # Plain SMTP on localhost; AUTH allowed without TLS only because the test server is local.
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), authenticator=check_password,
-                            auth_require_tls=False)
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), authenticator=check_password, **options)
     controller.start()
     inbox.port = controller.port
-    yield inbox
-    controller.stop()
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def quiet_test_server(monkeypatch):
+    # The test SMTP server's own DEBUG log shows the AUTH exchange: keep it out of what the tests search for secrets.
+    monkeypatch.setattr(logging.getLogger("mail.log"), "disabled", True)
+
+
+@pytest.fixture
+def smtp():
+    # Plain SMTP; AUTH without TLS allowed only because this server is local.
+    with smtp_server(auth_require_tls=False) as inbox:
+        yield inbox
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key (cert.pem, key.pem)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    directory = tmp_path_factory.mktemp("tls")
+    (directory / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (directory / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                          serialization.PrivateFormat.PKCS8,
+                                                          serialization.NoEncryption()))
+    return directory / "cert.pem", directory / "key.pem"
+
+
+def server_tls(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    return context
 
 
 class Hook:
@@ -92,7 +138,8 @@ class Hook:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
                                         daemon=True)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}{HOOK_PATH}"
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}{HOOK_PATH}"
 
     def __enter__(self) -> Self:
         self._thread.start()
@@ -148,13 +195,30 @@ def test_starttls_is_required_not_skipped(smtp):
     assert not smtp.envelopes
 
 
+@pytest.mark.parametrize("security, options", [("starttls", "tls_context"), ("ssl", "ssl_context")])
+def test_email_over_tls_verifies_the_server_and_logs_in(certificate, monkeypatch, caplog, security, options):
+    caplog.set_level(logging.DEBUG)
+    # aiosmtpd counts only STARTTLS as TLS for AUTH; over implicit TLS it has to be told AUTH is fine.
+    extra = {"require_starttls": True} if security == "starttls" else {"auth_require_tls": False}
+    with smtp_server(**{options: server_tls(certificate)}, **extra) as inbox:
+        untrusted = notify.send_email("s", "t", **email_args(inbox.port, security=security, user="alerts",
+                                                             password=PASSWORD))
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # trust the test certificate from now on
+        trusted = notify.send_email("s", "t", **email_args(inbox.port, security=security, user="alerts",
+                                                           password=PASSWORD))
+    assert not untrusted.ok and "CERTIFICATE_VERIFY_FAILED" in untrusted.detail, untrusted
+    assert trusted.ok, trusted
+    assert len(inbox.envelopes) == 1 and inbox.message()["Subject"] == "s"
+    assert_no_secrets(caplog.text, str(untrusted), str(trusted))
+
+
 def test_a_dead_smtp_port_is_a_failed_outcome(caplog):
     port = free_port()
     outcome = notify.send_email("s", "t", **email_args(port, user="alerts", password=PASSWORD))
     assert not outcome.ok
     assert outcome.detail.startswith(f"not sent to a@example.org, b@example.org via 127.0.0.1:{port} (none): ")
     assert "ConnectionRefusedError" in outcome.detail
-    assert "alert not sent: email FAILED" in caplog.text
+    assert "alert email FAILED: not sent to" in caplog.text
     assert_no_secrets(caplog.text, str(outcome))
 
 
@@ -166,7 +230,7 @@ def test_webhook_receives_text_json(hook, caplog):
     assert path == HOOK_PATH
     assert headers["Content-Type"].startswith("application/json")
     assert body == {"text": "# Run 42 failed\n\n```\nChecks: 1 failed\n```\n"}
-    assert outcome.detail == f"posted to http://127.0.0.1:{hook.url.split(':')[2].split('/')[0]}/... (HTTP 200)"
+    assert outcome.detail == f"posted to http://127.0.0.1:{hook.port}/... (HTTP 200)"
     assert_no_secrets(caplog.text, str(outcome))
 
 
@@ -176,7 +240,7 @@ def test_webhook_answering_500_is_retried_then_a_failed_outcome(hook, caplog):
     outcome = notify.post_webhook(hook.url, "text", policy=FAST)
     assert not outcome.ok and len(hook.posts) == 2
     assert outcome.detail.endswith("gave up after 2 attempts; last problem: HTTP 500 'boom'"), outcome
-    assert "alert not sent: webhook FAILED" in caplog.text
+    assert "alert webhook FAILED: not posted to" in caplog.text
     assert_no_secrets(caplog.text, str(outcome))
 
 
@@ -283,7 +347,7 @@ def test_the_alert_sensor_writes_and_sends_its_alert(failed_run, smtp, hook, mon
     assert summary.startswith(f"# Run {result.run_id} failed\n\n```\nRun {result.run_id} (failing_job): FAILED\n")
     assert "step failed: boom: RuntimeError: the partner file is unreadable" in summary
     assert notes == (f"- email sent: to oncall@example.org via 127.0.0.1:{smtp.port} (none)\n"
-                     f"- webhook sent: posted to {notify.redact_url(hook.url)} (HTTP 200)\n")
+                     f"- webhook sent: posted to http://127.0.0.1:{hook.port}/... (HTTP 200)\n")
     message = smtp.message()
     assert message["Subject"] == f"[inclusive-sdg] Run {result.run_id} (failing_job): FAILED"
     assert smtp.envelopes[0].rcpt_tos == ["oncall@example.org"]
