@@ -67,6 +67,15 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{netloc}{hidden}"
 
 
+def _url_secrets(url: str) -> list[str | None]:
+    """The parts of a webhook URL that must not reach a message: path, query, password."""
+    try:
+        parts = urlsplit(url)
+        return [parts.path if parts.path.strip("/") else None, parts.query, parts.password]
+    except ValueError:
+        return []
+
+
 def _scrub(text: str, secrets: Iterable[str | None]) -> str:
     for secret in secrets:
         if secret:
@@ -138,8 +147,7 @@ def post_webhook(url: str, text: str, *, policy: RetryPolicy = WEBHOOK_POLICY, t
     A retry after a timeout may post the message twice; for an alert, twice beats never.
     """
     where = redact_url(url)
-    parts = urlsplit(url)
-    secrets = [url, parts.path if parts.path.strip("/") else None, parts.query, parts.password]
+    secrets = [url, *_url_secrets(url)]
     body = json.dumps({"text": chat_text(text)}, ensure_ascii=False).encode("utf-8")
 
     def attempt(number: int) -> int | Retry:
