@@ -25,6 +25,9 @@ DEFAULT_SDG_REPLAY_DIR = "data/sdg_api/snapshot"
 DEFAULT_SDG_SERIES_FILE = "data/sdg_api/default_series.csv"
 
 SdgApiMode = Literal["live", "replay"]
+SmtpSecurity = Literal["starttls", "ssl", "none"]
+# The usual port of each SMTP security mode (submission, implicit TLS, plain relay).
+SMTP_PORTS: dict[str, int] = {"starttls": 587, "ssl": 465, "none": 25}
 
 
 class ConfigError(ValueError):
@@ -58,9 +61,19 @@ class Settings:
     # Quality gate: a table whose row count changed by more than this fraction since the last
     # publication gets a warning (never a block: a partner may legitimately double its data).
     row_count_change_warn: float = 0.5
+    # Alert notifications (ingestion.notify): e-mail is on when a host is set, the webhook when its URL is.
+    alert_smtp_host: str | None = None
+    alert_smtp_port: int = 587
+    alert_smtp_security: SmtpSecurity = "starttls"
+    alert_smtp_user: str | None = None
+    alert_email_from: str | None = None
+    alert_email_to: tuple[str, ...] = ()
     # Secrets: kept out of repr so they never reach a log line or the Dagster UI.
     kobo_token: str | None = field(default=None, repr=False)
     pii_salt: str | None = field(default=None, repr=False)
+    alert_smtp_password: str | None = field(default=None, repr=False)
+    # The path of a Slack/Teams webhook URL is its credential.
+    alert_webhook_url: str | None = field(default=None, repr=False)
 
 
 def _path(env: Mapping[str, str], name: str, default: str) -> Path:
@@ -126,10 +139,64 @@ def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _smtp_security(env: Mapping[str, str]) -> SmtpSecurity:
+    security = (env.get("ALERT_SMTP_SECURITY") or "starttls").strip().lower()
+    if security not in SMTP_PORTS:
+        raise ConfigError(f"ALERT_SMTP_SECURITY must be 'starttls', 'ssl' or 'none'; got {security!r}")
+    return security  # type: ignore[return-value]
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _positive_int(env, name, default)
+    if value > 65535:
+        raise ConfigError(f"{name} must be a port number (1-65535); got {value}")
+    return value
+
+
+def _addresses(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    addresses = _csv(env, name) or ()
+    for address in addresses:
+        # A bare check, not RFC 5322: catch a missing '@' or a line break (header injection) early.
+        if "@" not in address or any(c in address for c in "\r\n"):
+            raise ConfigError(f"{name} must be comma-separated e-mail addresses; got {address!r}")
+    return addresses
+
+
+def _email(env: Mapping[str, str]) -> tuple[str | None, tuple[str, ...], str | None]:
+    """(host, recipients, sender); e-mail is off (None, (), None) without ALERT_SMTP_HOST."""
+    host = (env.get("ALERT_SMTP_HOST") or "").strip() or None
+    recipients = _addresses(env, "ALERT_EMAIL_TO")
+    senders = _addresses(env, "ALERT_EMAIL_FROM")
+    if len(senders) > 1:
+        raise ConfigError(f"ALERT_EMAIL_FROM must be one e-mail address; got {env['ALERT_EMAIL_FROM']!r}")
+    user = (env.get("ALERT_SMTP_USER") or "").strip()
+    sender = senders[0] if senders else (user if "@" in user else None)
+    if host is None:
+        return None, (), None
+    if not recipients:
+        raise ConfigError("ALERT_EMAIL_TO must name at least one recipient when ALERT_SMTP_HOST is set")
+    if sender is None:
+        raise ConfigError("ALERT_EMAIL_FROM must be set when ALERT_SMTP_HOST is set "
+                          "(or ALERT_SMTP_USER must be an e-mail address)")
+    return host, recipients, sender
+
+
+def _webhook(env: Mapping[str, str]) -> str | None:
+    url = (env.get("ALERT_WEBHOOK_URL") or "").strip()
+    if not url:
+        return None
+    if not re.match(r"https?://[^/?#\s]+", url) or any(c.isspace() for c in url):
+        # The value is a secret: the message says what is wrong, never what it is.
+        raise ConfigError("ALERT_WEBHOOK_URL must be an http(s) URL such as https://hooks.slack.com/services/...")
+    return url
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``env`` (default: the process environment)."""
     env = os.environ if env is None else env
     series = _csv(env, "SDG_SERIES")
+    smtp_host, email_to, email_from = _email(env)
+    smtp_security = _smtp_security(env)
     return Settings(
         warehouse_path=_path(env, "WAREHOUSE_PATH", "warehouse/warehouse.duckdb"),
         published_path=_path(env, "PUBLISHED_PATH", "warehouse/published.duckdb"),
@@ -152,4 +219,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         row_count_change_warn=_fraction(env, "ROW_COUNT_CHANGE_WARN", 0.5),
         kobo_token=env.get("KOBO_TOKEN") or None,
         pii_salt=env.get("PII_SALT") or None,
+        alert_smtp_host=smtp_host,
+        alert_smtp_port=_port(env, "ALERT_SMTP_PORT", SMTP_PORTS[smtp_security]),
+        alert_smtp_security=smtp_security,
+        alert_smtp_user=(env.get("ALERT_SMTP_USER") or "").strip() or None,
+        alert_email_from=email_from,
+        alert_email_to=email_to,
+        alert_smtp_password=env.get("ALERT_SMTP_PASSWORD") or None,
+        alert_webhook_url=_webhook(env),
     )

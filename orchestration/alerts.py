@@ -4,19 +4,22 @@
 failing checks with each failing expectation, its count and examples of offending rows (for a dbt
 test: its failing row count and the first rows its SQL returns), the failed steps, and whether the
 published file was replaced. ``quality_gate_alert_sensor`` (a run-failure sensor) writes the same
-lines to ``reports/alerts/<run_id>.md`` for every failed run of this code location.
+lines to ``reports/alerts/<run_id>.md`` for every failed run of this code location, and
+``write_and_send_alert`` also sends them to the configured e-mail and webhook (``ingestion.notify``).
 """
 
 import json
+import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
 
+from ingestion import notify
 from ingestion.config import PROJECT_ROOT, Settings, load_settings
 from orchestration.resources import PUBLISHED_KEY
 
@@ -183,16 +186,31 @@ def run_summary_lines(run_id: str, job_name: str, events: Iterable[dg.DagsterEve
     return lines
 
 
-def write_alert(directory: Path, run_id: str, lines: list[str]) -> Path:
-    """Write ``<directory>/<run_id>.md`` (atomically) and return its path."""
+def write_alert(directory: Path, run_id: str, lines: list[str], notes: Sequence[str] = ()) -> Path:
+    """Write ``<directory>/<run_id>.md`` (atomically) and return its path; ``notes`` follow the summary."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{run_id}.md"
-    body = "\n".join([f"# Run {run_id} failed", "", "```", *lines, "```", ""])
+    body = "\n".join([f"# Run {run_id} failed", "", "```", *lines, "```", "", *notes])
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(body, encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+def write_and_send_alert(directory: Path, run_id: str, lines: list[str], settings: Settings,
+                         log: logging.Logger | dg.DagsterLogManager | None = None
+                         ) -> tuple[Path, list[notify.Outcome]]:
+    """``write_alert``, then send the file's text to each configured channel and note each channel's
+    outcome at the end of the file (and in ``log``). The file comes first, so no channel can cost it."""
+    path = write_alert(directory, run_id, lines)
+    subject = f"[inclusive-sdg] {lines[0] if lines else f'Run {run_id} failed'}"
+    outcomes = notify.send_alert(settings, subject, path.read_text(encoding="utf-8"))
+    for outcome in outcomes if log is not None else ():
+        (log.info if outcome.ok else log.warning)(f"alert {outcome}")
+    if outcomes:
+        write_alert(directory, run_id, lines, notes=["Notifications:", *[f"- {outcome}" for outcome in outcomes], ""])
+    return path, outcomes
 
 
 @dg.run_failure_sensor(
@@ -200,12 +218,13 @@ def write_alert(directory: Path, run_id: str, lines: list[str]) -> Path:
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
     description="Writes the summary of every failed run (failing checks with counts and examples, failed steps, "
-                "publication blocked) to reports/alerts/<run_id>.md.",
+                "publication blocked) to reports/alerts/<run_id>.md, and sends it by e-mail and/or webhook when "
+                "configured (ALERT_SMTP_HOST, ALERT_WEBHOOK_URL).",
 )
 def quality_gate_alert_sensor(context: dg.RunFailureSensorContext):
     run = context.dagster_run
     events = [record.dagster_event for record in context.instance.all_logs(run.run_id) if record.dagster_event]
     settings = load_settings()
-    path = write_alert(settings.reports_dir / "alerts", run.run_id,
-                       run_summary_lines(run.run_id, run.job_name, events, settings))
+    path, _ = write_and_send_alert(settings.reports_dir / "alerts", run.run_id,
+                                   run_summary_lines(run.run_id, run.job_name, events, settings), settings, context.log)
     context.log.info(f"alert written: {path}")

@@ -22,7 +22,7 @@ from ingestion.sdg_api.series import series_groups
 from orchestration.assets.partners import partner_partitions
 from orchestration.assets.sdg_api import RAW_SDG_OBSERVATIONS
 from orchestration.jobs import RANGE_END_TAG, RANGE_START_TAG, series_range_tags
-from orchestration.alerts import run_summary_lines, step_failures, write_alert
+from orchestration.alerts import run_summary_lines, step_failures, write_and_send_alert
 from orchestration.definitions import build_defs
 from orchestration.resources import PUBLISHED_KEY
 
@@ -136,7 +136,9 @@ def summarize(pipeline: PipelineResult, settings: Settings) -> tuple[list[str], 
     lines += main_lines
     if not result.success:
         # No daemon runs the sensor under `make run`: write its alert here, so both paths leave one.
-        lines.append(f"Alert: {write_alert(settings.reports_dir / 'alerts', result.run_id, main_lines)}")
+        path, outcomes = write_and_send_alert(settings.reports_dir / "alerts", result.run_id, main_lines, settings)
+        lines.append(f"Alert: {path}")
+        lines += [f"  {outcome}" for outcome in outcomes]
 
     published = PUBLISHED_KEY in {m.asset_key for m in result.get_asset_materialization_events()
                                   for m in [m.event_specific_data.materialization]}
