@@ -1,22 +1,26 @@
-"""One measured approach of bench_quality_gate, run in its own process: prints {wall_s, tables}.
+"""One measured approach of bench_quality_gate, run in its own process: prints {wall_s, dbt_tests, tables}.
 
-- ``gate``: the pipeline's quality gate on every mart: each suite in expectations/suites/ whose table
-  is in schema ``marts``, run by expectations.runner on DataFrames read from DuckDB in chunks, with
-  its Data Docs page, exactly as the Dagster checks run them (one process, one GX context);
-- ``reference``: the same rules as plain DuckDB SQL on the same file, generated from the same
-  expectation lists (so both check exactly the same rules): per table one aggregate pass for the
-  row rules, one GROUP BY per uniqueness rule, the catalog for the schema, and up to 10 offending
-  rows per failing rule.
+- ``gate``: the pipeline's quality gate on the marts, as the pipeline runs it: the dbt tests on the marts
+  (`dbt test --select marts`, the mart layer's one gate), then the GX second line, each suite in
+  expectations/suites/ whose table is in schema ``marts`` run by expectations.runner on DataFrames read from
+  DuckDB, with its Data Docs page, exactly as the Dagster checks run them (one process, one GX context);
+- ``reference``: the same rules as plain DuckDB SQL on the same file: each dbt test's compiled SQL counted
+  directly (what dbt runs, without dbt), and the GX rules generated from the same expectation lists (per table
+  one aggregate pass for the row rules, one GROUP BY per uniqueness rule, the catalog for the schema, and up
+  to 10 offending rows per failing rule).
 
-Usage: ``python bench/quality_gate_worker.py gate|reference <duckdb file>``. The last line printed is
-the JSON result. Memory and CPU time are measured from outside by the bench (bench/memory.py):
+Usage: ``python bench/quality_gate_worker.py gate|reference <duckdb file> <compiled tests json>`` (the
+compiled SQL of the mart tests, by test name, written by the bench). The last line printed is the JSON result. Memory and CPU time are measured from outside by the bench (bench/memory.py):
 ``ru_maxrss`` read here would include the high-water mark inherited from the process that started it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,13 +43,33 @@ def mart_suites(con: duckdb.DuckDBPyConnection) -> list[Suite]:
     return [suite for suite in discover() if suite.is_mart and table_columns(con, suite.table)]
 
 
-def gate(path: Path) -> dict:
+def dbt_test(path: Path, workdir: Path) -> dict[str, int]:
+    """`dbt test --select marts` on ``path``: failures by test name (raises when dbt itself errored)."""
+    project = Path(__file__).resolve().parent.parent / "dbt_project"
+    # what dagster-dbt does before each invocation: start from the project's parse, not a full re-parse
+    (workdir / "target").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(project / "target" / "partial_parse.msgpack", workdir / "target" / "partial_parse.msgpack")
+    env = {**os.environ, "WAREHOUSE_PATH": str(path), "DBT_PROJECT_DIR": str(project), "DBT_PROFILES_DIR": str(project),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "test", "--select", "marts", "--target-path", str(workdir / "target"),
+         "--log-path", str(workdir / "logs")], cwd=project, env=env, capture_output=True, text=True, check=False)
+    results = json.loads((workdir / "target" / "run_results.json").read_text())["results"]
+    errors = [r["unique_id"] for r in results if r["status"] == "error"]
+    if errors:
+        raise RuntimeError(f"dbt test errored on {errors}:\n{completed.stdout[-3000:]}")
+    return {r["unique_id"].split(".")[2]: int(r["failures"] or 0) for r in results}
+
+
+def gate(path: Path, compiled_tests: Path) -> dict:
     from expectations.runner import Validator
 
     settings = load_settings()
     tables: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as docs:
         start = time.perf_counter()
+        tests = dbt_test(path, Path(docs))
+        dbt_wall = time.perf_counter() - start
         validator = Validator(data_docs_dir=docs)
         with connect(path, read_only=True, memory_limit=settings.duckdb_memory_limit) as con:
             for suite in mart_suites(con):
@@ -60,7 +84,7 @@ def gate(path: Path) -> dict:
                                  for o in result.outcomes if not o.success},
                 }
         wall = time.perf_counter() - start
-    return {"wall_s": wall, "tables": tables}
+    return {"wall_s": wall, "dbt_wall_s": round(dbt_wall, 2), "dbt_tests": tests, "tables": tables}
 
 
 def _condition(kwargs: dict) -> str | None:
@@ -130,7 +154,8 @@ def reference_table(con: duckdb.DuckDBPyConnection, suite: Suite, settings) -> d
         label = _label(kind, kwargs)
         if scope_of(expectation) == SCHEMA:
             if kind == "expect_table_columns_to_match_set":
-                if set(kwargs["column_set"]) - set(types):
+                declared = set(kwargs["column_set"])
+                if declared - set(types) or (kwargs.get("exact_match") and set(types) - declared):
                     failures[label] = None
             elif types.get(kwargs["column"]) not in kwargs["value_set"]:
                 failures[label] = 1
@@ -165,21 +190,27 @@ def reference_table(con: duckdb.DuckDBPyConnection, suite: Suite, settings) -> d
     return {"rows": rows, "rules": len(expectations), "failures": failures}
 
 
-def reference(path: Path) -> dict:
+def reference(path: Path, compiled_tests: Path) -> dict:
     settings = load_settings()
     tables: dict[str, dict] = {}
+    sql_by_test = json.loads(compiled_tests.read_text())
     start = time.perf_counter()
     with connect(path, read_only=True, memory_limit=settings.duckdb_memory_limit) as con:
+        # what dbt counts for a test: the rows its SQL returns
+        tests = {name: con.execute(f"select count(*) from ({sql}) as failing").fetchone()[0]
+                 for name, sql in sql_by_test.items()}
+        dbt_wall = time.perf_counter() - start
         for suite in mart_suites(con):
             began = time.perf_counter()
             tables[suite.table] = reference_table(con, suite, settings)
             tables[suite.table]["wall_s"] = round(time.perf_counter() - began, 2)
-    return {"wall_s": time.perf_counter() - start, "tables": tables}
+    return {"wall_s": time.perf_counter() - start, "dbt_wall_s": round(dbt_wall, 2), "dbt_tests": tests,
+            "tables": tables}
 
 
 def main() -> None:
-    approach, path = sys.argv[1], Path(sys.argv[2])
-    measured = {"gate": gate, "reference": reference}[approach](path)
+    approach, path, compiled_tests = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    measured = {"gate": gate, "reference": reference}[approach](path, compiled_tests)
     print(json.dumps(measured, default=str))
 
 
