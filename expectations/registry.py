@@ -21,7 +21,6 @@ Every suite also gets, from here, the row-count rule: a change of more than ``RO
 from __future__ import annotations
 
 import importlib
-import json
 import math
 import pkgutil
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ import duckdb
 from expectations.gx import gxe
 
 from ingestion.config import Settings
+from ingestion.publish import last_publication
 
 SUITES_PACKAGE = "expectations.suites"
 LANDING_COUNTS_KEY = "landing_row_counts"  # where publication records landing tables' row counts
@@ -108,21 +108,11 @@ def row_count_expectation(previous: int, bound: float) -> gxe.Expectation:
 def previous_row_counts(published_path: Path | str) -> dict[str, int]:
     """Row count of every table at the last publication: marts from ``row_counts``, landing tables
     from ``input_snapshot.landing_row_counts``. Empty when nothing was published yet."""
-    path = Path(published_path)
-    if not path.exists():
-        return {}
-    try:
-        with duckdb.connect(str(path), read_only=True) as con:
-            row = con.execute(
-                "select row_counts, input_snapshot from meta.publication_log order by published_at desc limit 1"
-            ).fetchone()
-    except duckdb.Error:
-        return {}  # no log (an old or foreign file): no baseline to compare with
-    if row is None:
-        return {}
-    counts: dict[str, Any] = dict(json.loads(row[0]) if isinstance(row[0], str) else row[0] or {})
-    snapshot = json.loads(row[1]) if isinstance(row[1], str) else row[1] or {}
-    counts.update(snapshot.get(LANDING_COUNTS_KEY) or {})
+    last = last_publication(Path(published_path))
+    if last is None:
+        return {}  # nothing published, or no log (an old or foreign file): no baseline to compare with
+    counts: dict[str, Any] = dict(last.row_counts)
+    counts.update(last.input_snapshot.get(LANDING_COUNTS_KEY) or {})
     return {table: int(rows) for table, rows in counts.items() if isinstance(rows, (int, float))}
 
 

@@ -12,13 +12,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import requests
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FetchedJson:
+    """A JSON response as the clients keep it: decoded, with the lineage every landed row records."""
+
+    data: Any
+    url: str  # without query parameters where they hold secrets or paging
+    sha256: str  # of the body exactly as received
+    fetched_at: datetime
+    attempts: int
+    body: bytes = b""  # the body as received (minus NUL padding), where the caller parses it again (SDG data pages)
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,7 @@ class Publication:
     run_id: str
     published_at: datetime
     input_snapshot: dict[str, Any]
+    row_counts: dict[str, Any]
 
 
 def last_publication(published_path: Path) -> Publication | None:
@@ -185,28 +186,22 @@ def last_publication(published_path: Path) -> Publication | None:
         return None
     try:
         with duckdb.connect(str(published_path), read_only=True) as con:
-            row = con.execute("select run_id, published_at, input_snapshot from meta.publication_log "
+            row = con.execute("select run_id, published_at, input_snapshot, row_counts from meta.publication_log "
                               "order by published_at desc limit 1").fetchone()
     except duckdb.Error:
-        return None
+        return None  # no log (an old or foreign file)
     if row is None:
         return None
-    snapshot = json.loads(row[2]) if isinstance(row[2], str) else row[2] or {}
-    return Publication(run_id=row[0], published_at=row[1], input_snapshot=snapshot)
+    snapshot, counts = (json.loads(v) if isinstance(v, str) else v or {} for v in row[2:])
+    return Publication(run_id=row[0], published_at=row[1], input_snapshot=snapshot, row_counts=counts)
 
 
 def _last_publication(path: Path) -> tuple[str, str]:
     """(UTC timestamp, short run id) of a published file's last publication; its mtime if it has no log."""
-    try:
-        with duckdb.connect(str(path), read_only=True) as con:
-            row = con.execute(
-                "select published_at, run_id from meta.publication_log order by published_at desc limit 1"
-            ).fetchone()
-    except duckdb.Error:
-        row = None
-    if row:
-        when = row[0].astimezone(timezone.utc)
-        run = re.sub(r"[^A-Za-z0-9_-]", "", str(row[1]))[:8]
+    last = last_publication(path)
+    if last is not None:
+        when = last.published_at.astimezone(timezone.utc)
+        run = re.sub(r"[^A-Za-z0-9_-]", "", str(last.run_id))[:8]
     else:
         when, run = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc), ""
     return when.strftime("%Y%m%dT%H%M%S%fZ"), run

@@ -13,27 +13,17 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
-from ingestion.http_retry import Retry, RetryPolicy, response_time, status_retry, with_retries
+from ingestion.http_retry import FetchedJson, Retry, RetryPolicy, response_time, status_retry, with_retries
 from ingestion.kobo.errors import KoboApiError, KoboAssetChangedError, KoboAuthError
 
 MAX_PAGE_SIZE = 30000  # KoBo's own ceiling for `limit` on the data endpoint
 ASSET_UID = re.compile(r"^[A-Za-z0-9]{8,40}$")
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-@dataclass(frozen=True)
-class FetchedJson:
-    data: Any
-    url: str  # without query parameters
-    sha256: str  # of the body exactly as received
-    fetched_at: datetime
-    attempts: int
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,7 +22,7 @@ import orjson
 import requests
 import urllib3
 
-from ingestion.http_retry import Retry, RetryPolicy, response_time, status_retry, with_retries
+from ingestion.http_retry import FetchedJson, Retry, RetryPolicy, response_time, status_retry, with_retries
 from ingestion.sdg_api.replay import ReplayAdapter
 
 API_PREFIX = "v1/sdg"
@@ -35,16 +34,6 @@ DEFAULT_AREA_BATCH_SIZE = 50
 
 class SdgApiError(RuntimeError):
     """The API could not give a usable answer; the message says for what and why."""
-
-
-@dataclass(frozen=True)
-class FetchedJson:
-    data: Any
-    body: bytes  # the body as received, minus NUL padding: what DuckDB parses for data pages
-    url: str
-    sha256: str  # of the body exactly as received
-    fetched_at: datetime
-    attempts: int
 
 
 @dataclass(frozen=True)
