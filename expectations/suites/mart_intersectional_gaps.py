@@ -5,7 +5,7 @@ from __future__ import annotations
 from expectations.gx import gxe
 
 from expectations.suites import _common as c
-from ingestion.config import Settings, load_settings
+from ingestion.config import BuildSettings, load_settings
 
 TABLE = "marts.mart_intersectional_gaps"
 ASSET_KEY = ("marts", "mart_intersectional_gaps")
@@ -35,7 +35,7 @@ COLUMNS: dict[str, c.TypeSpec] = {
 }
 
 
-def expectations(settings: Settings | None = None) -> list[gxe.Expectation]:
+def expectations(settings: BuildSettings | None = None) -> list[gxe.Expectation]:
     settings = settings or load_settings()
     return [
         *c.schema(COLUMNS),

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from ingestion.config import load_settings
 from ingestion.partners import ingest_partner
 from orchestration.resources import WAREHOUSE_POOL, PartnerInboxResource, WarehouseResource
 
@@ -38,12 +37,10 @@ RAW_PARTNER_KEYS = [
 )
 def raw_partner_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource, partner_inbox: PartnerInboxResource):
     partner_id = context.partition_key
-    # The salt is a secret: read from the environment at run time, never through Dagster config.
-    pii_salt = load_settings().pii_salt
     with warehouse.connection() as con:
         result = ingest_partner(
             con, partner_id, Path(partner_inbox.inbox), Path(partner_inbox.contracts), Path(partner_inbox.reports),
-            context.run_id, dt.datetime.now(dt.timezone.utc), pii_salt=pii_salt,
+            context.run_id, dt.datetime.now(dt.timezone.utc), pii_salt=partner_inbox.pii_salt,
         )
     metadata = result.metadata()
     context.log.info(
