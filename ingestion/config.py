@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # Quality gate: a table whose row count changed by more than this fraction since the last
     # publication gets a warning (never a block: a partner may legitimately double its data).
     row_count_change_warn: float = 0.5
+    # Where the UI's code references point: the local files (unset), or this repository's web pages at a branch.
+    code_references_git_url: str | None = None
+    code_references_git_branch: str = "main"
     # Secrets: SecretStr, so they never reach a repr, a log line or the Dagster UI.
     kobo_token: SecretStr | None = None
     pii_salt: SecretStr | None = None

@@ -13,6 +13,7 @@ import dagster as dg
 
 from ingestion.kobo import (KoboClient, KoboError, contract_for_asset, ingest_kobo_api, kobo_client_from_settings,
                             load_contracts_reporting)
+from orchestration.assets.catalog import landing_spec
 from orchestration.resources import WAREHOUSE_POOL, KoboApiResource, WarehouseResource
 
 GROUP = "citizen_generated_data"
@@ -28,7 +29,7 @@ RAW_KOBO_KEYS = [
 
 @dg.multi_asset(
     name="raw_kobo_api",
-    specs=[dg.AssetSpec(key, group_name=GROUP, kinds={"duckdb"}) for key in RAW_KOBO_KEYS],
+    specs=[landing_spec(key, "kobo_api", group_name=GROUP) for key in RAW_KOBO_KEYS],
     pool=WAREHOUSE_POOL,
     description="Pull each KoBo survey in KOBO_ASSET_UIDS through the API v2 (privacy rules applied at landing); "
                 "a no-op when none is configured. Export files land through the partner inbox into the same tables.",

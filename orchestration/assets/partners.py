@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from ingestion.partners import ingest_partner
+from orchestration.assets.catalog import landing_spec
 from orchestration.resources import WAREHOUSE_POOL, PartnerInboxResource, WarehouseResource
 
 GROUP = "civil_society_data"
@@ -21,13 +22,13 @@ RAW_PARTNER_KEYS = [
 @dg.multi_asset(
     name="raw_partner_files",
     specs=[
-        dg.AssetSpec(RAW_PARTNER_KEYS[0], group_name=GROUP, kinds={"duckdb"},
+        landing_spec(RAW_PARTNER_KEYS[0], "partners", group_name=GROUP,
                      description="Accepted partner observations, canonical codes, with file lineage."),
-        dg.AssetSpec(RAW_PARTNER_KEYS[1], group_name=GROUP, kinds={"duckdb"},
+        landing_spec(RAW_PARTNER_KEYS[1], "partners", group_name=GROUP,
                      description="Rows set aside, with reason code and raw cells (never published)."),
-        dg.AssetSpec(RAW_PARTNER_KEYS[2], group_name=GROUP, kinds={"duckdb"},
+        landing_spec(RAW_PARTNER_KEYS[2], "partners", group_name=GROUP,
                      description="One row per partner file: version (sha256), status, file-level errors."),
-        dg.AssetSpec(RAW_PARTNER_KEYS[3], group_name=GROUP, kinds={"duckdb"},
+        landing_spec(RAW_PARTNER_KEYS[3], "partners", group_name=GROUP,
                      description="Partner name, type, licence and attribution from its data contract."),
     ],
     partitions_def=partner_partitions,
