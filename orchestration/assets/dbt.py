@@ -137,7 +137,7 @@ def with_table_metadata(events: list[Any], manifest: Mapping[str, Any],
         schema = dg.TableSchema(columns=[
             dg.TableColumn(name, data_type, description=(described.get(name) or {}).get("description") or None)
             for name, data_type in columns])
-        yield event.with_metadata({**event.metadata, **dg.TableMetadataSet(row_count=rows, column_schema=schema)})
+        yield event.with_metadata({**event.metadata, "dagster/row_count": rows, "dagster/column_schema": schema})
 
 
 def dbt_resource() -> DbtCliResource:
