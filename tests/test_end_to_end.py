@@ -193,6 +193,12 @@ def test_a_night_with_nothing_new_rewrites_nothing_and_make_run_says_the_file_is
     assert "Published:" not in out
     assert digest(from_baseline.published_path) == before
     assert published_rows(from_baseline) == published_rows(baseline.settings)
+    # For published_marts' freshness policy, the night reported the file current as a materialization (outside
+    # its run: the summary above says "Current", not "Published").
+    with dg.DagsterInstance.from_config(str(from_baseline.dagster_home)) as instance:
+        confirmed = instance.get_latest_materialization_event(dg.AssetKey(["published_marts"]))
+    assert confirmed.asset_materialization.metadata["status"].value == "current"
+    assert confirmed.asset_materialization.metadata["published_run_id"].value == baseline.pipeline.main.run_id
     with duckdb.connect(str(from_baseline.warehouse_path), read_only=True) as con:
         assert con.execute("select * from raw_sdg.series_loads order by series_code").fetchall() == loads  # same runs
         assert con.execute("select count(*), count(distinct record_id) from raw_sdg.series_observations"

@@ -90,7 +90,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     # read once dbt is done (dagster-dbt's fetch_row_counts() did the same but left its own read-only handle
     # open in this process, which then refused the GX checks' connections).
     events, error = _drain(invocation.stream())
-    yield from with_table_metadata(events, invocation.manifest, warehouse)
+    yield from with_table_metadata(events, invocation.manifest, warehouse, context.log)
     if error is not None:
         raise error
 
@@ -110,8 +110,8 @@ def _relation(node: Mapping[str, Any]) -> tuple[str, str]:
     return node["schema"], node.get("alias") or node["name"]
 
 
-def with_table_metadata(events: list[Any], manifest: Mapping[str, Any],
-                        warehouse: WarehouseResource) -> Iterator[Any]:
+def with_table_metadata(events: list[Any], manifest: Mapping[str, Any], warehouse: WarehouseResource,
+                        log: Any = None) -> Iterator[Any]:
     """The events, each model's and seed's materialization with its row count and column schema
     (``dagster/row_count``, ``dagster/column_schema``), read from the warehouse in one read-only connection."""
     nodes = manifest.get("nodes", {})
@@ -124,8 +124,13 @@ def with_table_metadata(events: list[Any], manifest: Mapping[str, Any],
     built = [node for node in map(node_of, events) if node is not None]
     shapes = {}
     if built:
-        with warehouse.connection(read_only=True) as con:
-            shapes = table_shapes(con, [_relation(node) for node in built])
+        try:
+            with warehouse.connection(read_only=True) as con:
+                shapes = table_shapes(con, [_relation(node) for node in built])
+        except Exception as exc:  # noqa: BLE001 -- the materializations matter more than their metadata
+            if log is not None:
+                log.warning(f"row counts and column schemas not read ({type(exc).__name__}: {exc}); "
+                            f"the models' materializations are reported without them")
     for event in events:
         node = node_of(event)
         shape = shapes.get(_relation(node)) if node is not None else None
