@@ -98,7 +98,8 @@ class Settings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
                                    file_secret_settings: PydanticBaseSettingsSource):
         # The environment only (`make` and orchestration/run.py read .env into it, the environment winning).
         return (init_settings, env_settings)
@@ -138,7 +139,8 @@ class Settings(BaseSettings):
         try:
             return tuple(int(item) for item in items)
         except ValueError:
-            raise _Error(f"SDG_AREAS must be 'all' or comma-separated M49 codes such as '4,8,12'; got {value!r}") from None
+            raise _Error(f"SDG_AREAS must be 'all' or comma-separated M49 codes such as '4,8,12'; "
+                         f"got {value!r}") from None
 
     @field_validator("sdg_series_per_run", "min_cell_size", mode="before")
     @classmethod

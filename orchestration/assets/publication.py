@@ -25,8 +25,8 @@ from orchestration.resources import PUBLISHED_KEY, WAREHOUSE_POOL, WarehouseReso
 # (a night with nothing new reports that as a materialization too, see orchestration/assets/dbt.py). A night that
 # never ran, or whose gate blocked publication, turns the asset's freshness to FAIL in the UI until one publishes.
 FRESHNESS_DEADLINE_CRON = "0 8 * * *"
-FRESHNESS_POLICY = dg.FreshnessPolicy.cron(deadline_cron=FRESHNESS_DEADLINE_CRON, lower_bound_delta=dt.timedelta(hours=6),
-                                           timezone="UTC")
+FRESHNESS_POLICY = dg.FreshnessPolicy.cron(deadline_cron=FRESHNESS_DEADLINE_CRON,
+                                           lower_bound_delta=dt.timedelta(hours=6), timezone="UTC")
 # Every dbt model in schema `marts` is published (and nothing else).
 MARTS = sorted((key for key in dbt_models.keys if key.path[0] == "marts"), key=lambda k: k.to_user_string())
 
