@@ -86,6 +86,8 @@ test-fast: setup-test
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not e2e and not dbt and not gx and not snapshot"
 
 dev: export SDG_API_MODE ?= $(or $(call dotenv,SDG_API_MODE),replay)
+# dagster-dbt's prepare_if_dev() runs `dbt parse` on every load under `dagster dev`, with the dbt on PATH.
+dev: export PATH := $(BIN):$(PATH)
 dev: setup
 	$(BIN)/dagster dev -w workspace.yaml
 

@@ -31,7 +31,7 @@ from typing import Any
 import duckdb
 from expectations.gx import gxe
 
-from ingestion.config import Settings
+from ingestion.config import BuildSettings
 from ingestion.publish import last_publication
 
 SUITES_PACKAGE = "expectations.suites"
@@ -58,7 +58,7 @@ class Suite:
     def is_mart(self) -> bool:
         return self.table.startswith("marts.")
 
-    def expectations(self, settings: Settings, previous_rows: int | None = None) -> list[gxe.Expectation]:
+    def expectations(self, settings: BuildSettings, previous_rows: int | None = None) -> list[gxe.Expectation]:
         """The module's expectations, plus the row-count rule (ROW_COUNT_CHANGE_WARN) when a previous count is known."""
         expectations = list(self.module.expectations(settings))
         if previous_rows is not None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from ingestion.config import PROJECT_ROOT, Settings
+from ingestion.config import PROJECT_ROOT, BuildSettings
 
 FINGERPRINTS_KEY = "fingerprints"  # in the published file's input_snapshot: {"inputs": ..., "suites": {...}}
 LANDING_SCHEMA_PREFIX = "raw_"
@@ -46,7 +46,7 @@ def landing_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return {table: table_fingerprint(con, table) for (table,) in tables}
 
 
-def build_fingerprint(settings: Settings, manifest: Path = MANIFEST) -> str:
+def build_fingerprint(settings: BuildSettings, manifest: Path = MANIFEST) -> str:
     """The dbt project, the GX suites, the publication code and the settings, as one digest."""
     digest = hashlib.sha256(json.dumps({name: getattr(settings, name) for name in BUILD_SETTINGS}).encode())
     digest.update(_code_digest(manifest, manifest.stat().st_mtime_ns).encode())

@@ -181,11 +181,11 @@ def send_alert(settings: Settings, subject: str, text: str) -> list[Outcome]:
     outcomes = []
     if settings.alert_smtp_host:
         outcomes.append(send_email(
-            subject, text, host=settings.alert_smtp_host, port=settings.alert_smtp_port,
-            security=settings.alert_smtp_security, sender=settings.alert_email_from or "",
+            subject, text, host=settings.alert_smtp_host, port=settings.smtp_port,
+            security=settings.alert_smtp_security, sender=settings.email_sender or "",
             recipients=settings.alert_email_to, user=settings.alert_smtp_user,
-            password=settings.alert_smtp_password,
+            password=settings.alert_smtp_password.get_secret_value() if settings.alert_smtp_password else None,
         ))
     if settings.alert_webhook_url:
-        outcomes.append(post_webhook(settings.alert_webhook_url, text, policy=WEBHOOK_POLICY))
+        outcomes.append(post_webhook(settings.alert_webhook_url.get_secret_value(), text, policy=WEBHOOK_POLICY))
     return outcomes

@@ -111,3 +111,23 @@ def _layouts(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]
     for name, column, data_type in rows:
         layouts.setdefault(name, []).append((column, data_type))
     return layouts
+
+
+def table_shapes(con: duckdb.DuckDBPyConnection,
+                 relations: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, list[tuple[str, str]]]]:
+    """Row count and columns (name, type, in order) of each ``(schema, name)`` table or view that exists.
+
+    Views are counted too: DuckDB prunes a view's columns for ``count(*)``, and the pipeline's views are
+    thin staging selects."""
+    wanted = set(relations)
+    columns: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for schema, name, column, data_type in con.execute(
+        "select schema_name, table_name, column_name, data_type from duckdb_columns() "
+        "where database_name = current_database() and list_contains(?, schema_name) "
+        "order by schema_name, table_name, column_index",
+        [sorted({schema for schema, _ in wanted})],
+    ).fetchall():
+        if (schema, name) in wanted:
+            columns.setdefault((schema, name), []).append((column, data_type))
+    return {relation: (con.execute(f'select count(*) from "{relation[0]}"."{relation[1]}"').fetchone()[0], cols)
+            for relation, cols in columns.items()}

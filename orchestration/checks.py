@@ -14,10 +14,9 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from expectations.registry import CHUNK_ROWS, Suite, discover, previous_row_counts, table_columns
-from ingestion.config import load_settings
 from ingestion.fingerprint import build_fingerprint, recorded, suite_fingerprint, table_fingerprint
 from ingestion.publish import last_publication
-from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, BuildSettingsResource, WarehouseResource
 
 if TYPE_CHECKING:  # GX is imported by the first check that validates, not when the code location loads
     from expectations.runner import SuiteResult, Validator
@@ -28,18 +27,18 @@ DESCRIPTION_CHARS = 2000
 class GreatExpectationsResource(dg.ConfigurableResource):
     """One ephemeral GX context per process, created on first use (not at Definitions load).
 
-    ``data_docs_dir``: where GX Data Docs are built (default ``<REPORTS_DIR>/data_docs``).
+    ``data_docs_dir``: where GX Data Docs are built (``<REPORTS_DIR>/data_docs``).
     ``chunk_rows``: the most rows held in one DataFrame.
     """
 
-    data_docs_dir: str = ""
+    data_docs_dir: str
     chunk_rows: int = CHUNK_ROWS
 
     _validator: Any = PrivateAttr(default=None)
 
     @property
     def docs_dir(self) -> Path:
-        return Path(self.data_docs_dir) if self.data_docs_dir else load_settings().reports_dir / "data_docs"
+        return Path(self.data_docs_dir)
 
     @property
     def validator(self) -> "Validator":
@@ -93,8 +92,7 @@ def check_result(result: "SuiteResult", suite: Suite | None = None, previous_row
 
 
 def run_suite(suite: Suite, warehouse: WarehouseResource, great_expectations: GreatExpectationsResource,
-              run_id: str | None = None) -> dg.AssetCheckResult:
-    settings = load_settings()
+              build_settings: BuildSettingsResource, run_id: str | None = None) -> dg.AssetCheckResult:
     previous = previous_row_counts(warehouse.published_path).get(suite.table)
     with warehouse.connection(read_only=True) as con:
         if not table_columns(con, suite.table):
@@ -106,7 +104,7 @@ def run_suite(suite: Suite, warehouse: WarehouseResource, great_expectations: Gr
         fingerprint = None
         if not suite.is_mart:  # a landing table: the gate validates it again only when it changed
             fingerprint = suite_fingerprint(suite.check_name, table_fingerprint(con, suite.table),
-                                            build_fingerprint(settings))
+                                            build_fingerprint(build_settings))
             last = last_publication(Path(warehouse.published_path))
             if last is not None and (recorded(last.input_snapshot, "suites") or {}).get(suite.check_name) == fingerprint:
                 return dg.AssetCheckResult(
@@ -116,7 +114,7 @@ def run_suite(suite: Suite, warehouse: WarehouseResource, great_expectations: Gr
                     metadata={"table": suite.table, "fingerprint": fingerprint, "validated": False,
                               "passed_for_publication_run": last.run_id},
                 )
-        expectations = suite.expectations(settings, previous_rows=previous)
+        expectations = suite.expectations(build_settings, previous_rows=previous)
         validator = great_expectations.validator
         result = validator.validate_table(
             con, suite.table, suite.table, expectations, chunk_rows=great_expectations.chunk_rows,
@@ -140,8 +138,9 @@ def build_suite_check(suite: Suite) -> dg.AssetChecksDefinition:
         description=f"Great Expectations suite for {suite.table}: {suite.description}",
     )
     def _suite_check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
-                     great_expectations: GreatExpectationsResource) -> dg.AssetCheckResult:
-        return run_suite(suite, warehouse, great_expectations, run_id=context.run.run_id)
+                     great_expectations: GreatExpectationsResource,
+                     build_settings: BuildSettingsResource) -> dg.AssetCheckResult:
+        return run_suite(suite, warehouse, great_expectations, build_settings, run_id=context.run.run_id)
 
     return _suite_check
 

@@ -1,14 +1,15 @@
 """The Dagster code location (``orchestration.definitions:defs``).
 
-Loading it reads settings from the environment and the dbt manifest from disk; it opens no
-DuckDB file and makes no network call.
+Loading it reads the settings from the environment once (``ingestion.config``) and the dbt manifest from
+disk; it opens no DuckDB file and makes no network call. Assets and checks get every setting from the
+resources built here; the secrets are ``dg.EnvVar``s, read from the run's environment when it starts.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from ingestion.config import Settings, load_settings
+from ingestion.config import PROJECT_ROOT, Settings, load_settings
 from ingestion.sdg_api.series import configured_series
 from orchestration.assets.dbt import dbt_models, dbt_resource
 from orchestration.assets.kobo import raw_kobo_api
@@ -27,36 +28,51 @@ from orchestration.jobs import (
     partner_job,
     sdg_series_job,
 )
-from orchestration.resources import PartnerInboxResource, SdgApiResource, WarehouseResource
+from orchestration.resources import (BuildSettingsResource, KoboApiResource, PartnerInboxResource, SdgApiResource,
+                                     WarehouseResource, secret)
 
 
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
-    return [
+    python_assets = dg.with_source_code_references([
         build_series_assets(configured_series(settings), settings.sdg_areas),
         raw_sdg_reference,
         raw_partner_files,
         raw_kobo_api,
-        dbt_models,
         published_marts,
-    ]
+    ])
+    # dbt models carry references to their .sql files (the translator's enable_code_references).
+    assets = [*python_assets, dbt_models]
+    if not settings.code_references_git_url:
+        return assets  # local files: the UI opens them in an editor
+    return dg.link_code_references_to_git(
+        assets, git_url=settings.code_references_git_url, git_branch=settings.code_references_git_branch,
+        file_path_mapping=dg.AnchorBasedFilePathMapping(local_file_anchor=PROJECT_ROOT / "workspace.yaml",
+                                                        file_anchor_path_in_repository="workspace.yaml"))
 
 
 ASSET_CHECKS = SUITE_CHECKS
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    """Every resource, from settings parsed once; the secrets by the name of their variable."""
     return {
         "warehouse": WarehouseResource(path=str(settings.warehouse_path), published_path=str(settings.published_path),
                                        memory_limit=settings.duckdb_memory_limit),
-        "sdg_api": SdgApiResource(
-            mode=settings.sdg_api_mode, base_url=settings.sdg_api_base_url, replay_dir=str(settings.sdg_replay_dir)
-        ),
+        "sdg_api": SdgApiResource(mode=settings.sdg_api_mode, base_url=settings.sdg_api_base_url,
+                                  replay_dir=str(settings.sdg_replay_dir)),
         "partner_inbox": PartnerInboxResource(
             inbox=str(settings.partner_inbox), contracts=str(settings.partner_contracts),
-            reports=str(settings.reports_dir / "partners"),
+            reports=str(settings.reports_dir / "partners"), pii_salt=secret("PII_SALT", settings.pii_salt),
         ),
+        "kobo_api": KoboApiResource(
+            server_url=settings.kobo_server_url, token=secret("KOBO_TOKEN", settings.kobo_token),
+            asset_uids=list(settings.kobo_asset_uids), contracts=str(settings.kobo_contracts),
+            pii_salt=secret("PII_SALT", settings.pii_salt),
+        ),
+        "build_settings": BuildSettingsResource(min_cell_size=settings.min_cell_size,
+                                                row_count_change_warn=settings.row_count_change_warn),
         "dbt": dbt_resource(),
-        "great_expectations": GreatExpectationsResource(),
+        "great_expectations": GreatExpectationsResource(data_docs_dir=str(settings.reports_dir / "data_docs")),
     }
 
 

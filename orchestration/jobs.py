@@ -9,6 +9,7 @@ partner file starts that partner's run, and a successful partner run starts `mai
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -21,6 +22,7 @@ from orchestration.checks import LANDING_SUITE_CHECK_KEYS
 from orchestration.resources import PartnerInboxResource
 
 NIGHTLY_TAG = "pipeline/nightly"
+NIGHTLY_CRON = "0 2 * * *"  # UTC
 # Dagster's own tags for a run over a range of partitions.
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -60,27 +62,41 @@ def series_range_tags(group: tuple[str, ...]) -> dict[str, str]:
     return {RANGE_START_TAG: group[0], RANGE_END_TAG: group[-1]}
 
 
+def night_run_requests(series: Sequence[str], series_per_run: int, partners: Sequence[str],
+                       night: str | None = None) -> list[dg.RunRequest]:
+    """The landing runs one night makes, for the schedules and for `make run` alike: the SDG series in runs of
+    ``series_per_run`` (a range of partitions each), then one run per partner. ``night`` (the date) tags them
+    for `main_after_nightly_runs` and keys them, so a schedule tick asked again starts nothing twice; `make run`
+    passes none, so a daemon sharing its Dagster home never takes its runs for a scheduled night."""
+    night_tags = {NIGHTLY_TAG: night} if night else {}
+    requests = [
+        dg.RunRequest(run_key=f"{night}:{group[0]}..{group[-1]}" if night else None, job_name=sdg_series_job.name,
+                      tags={**night_tags, **series_range_tags(group)})
+        for group in series_groups(tuple(series), series_per_run)
+    ]
+    requests += [dg.RunRequest(run_key=f"{night}:{partner}" if night else None, job_name=partner_job.name,
+                               partition_key=partner, tags=dict(night_tags))
+                 for partner in partners]
+    return requests
+
+
 def build_nightly_schedule(series_per_run: int) -> dg.ScheduleDefinition:
-    @dg.schedule(name="nightly_schedule", job=sdg_series_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
+    @dg.schedule(name="nightly_schedule", job=sdg_series_job, cron_schedule=NIGHTLY_CRON, execution_timezone="UTC",
                  default_status=dg.DefaultScheduleStatus.RUNNING)
     def nightly_schedule(context: dg.ScheduleEvaluationContext):
         """02:00 UTC: the configured SDG series in runs of SDG_SERIES_PER_RUN; `main_after_nightly_runs` follows."""
-        night = _night(context)
-        series = tuple(context.repository_def.get_job(sdg_series_job.name).partitions_def.get_partition_keys())
-        for group in series_groups(series, series_per_run):
-            yield dg.RunRequest(run_key=f"{night}:{group[0]}..{group[-1]}",
-                                tags={NIGHTLY_TAG: night, **series_range_tags(group)})
+        series = context.repository_def.get_job(sdg_series_job.name).partitions_def.get_partition_keys()
+        return night_run_requests(series, series_per_run, partners=(), night=_night(context))
 
     return nightly_schedule
 
 
-@dg.schedule(job=partner_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
+@dg.schedule(job=partner_job, cron_schedule=NIGHTLY_CRON, execution_timezone="UTC",
              default_status=dg.DefaultScheduleStatus.RUNNING)
 def nightly_partners_schedule(context: dg.ScheduleEvaluationContext):
     """02:00 UTC: one run per partner known to the inbox sensor, changed or not."""
-    night = _night(context)
-    for partner in context.instance.get_dynamic_partitions(partner_partitions.name):
-        yield dg.RunRequest(run_key=f"{night}:{partner}", partition_key=partner, tags={NIGHTLY_TAG: night})
+    partners = context.instance.get_dynamic_partitions(partner_partitions.name)
+    return night_run_requests(series=(), series_per_run=1, partners=partners, night=_night(context))
 
 
 @dg.sensor(job=main_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)

@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -18,10 +18,10 @@ from dotenv import load_dotenv
 from ingestion.config import PROJECT_ROOT, Settings, load_settings
 from ingestion.warehouse import connect
 from ingestion.partners import list_partners
-from ingestion.sdg_api.series import series_groups
 from orchestration.assets.partners import partner_partitions
 from orchestration.assets.sdg_api import RAW_SDG_OBSERVATIONS
-from orchestration.jobs import RANGE_END_TAG, RANGE_START_TAG, series_range_tags
+from orchestration.jobs import RANGE_END_TAG, RANGE_START_TAG, main_job, night_run_requests, sdg_series_job
+from orchestration.jobs import partner_job as partner_job_def
 from orchestration.alerts import run_summary_lines, step_failures, write_and_send_alert
 from orchestration.definitions import build_defs
 from orchestration.resources import PUBLISHED_KEY
@@ -55,27 +55,32 @@ class PipelineResult:
 
 def run_pipeline(settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING",
                  progress: Callable[[str], None] = lambda message: None) -> PipelineResult:
-    """What the nightly schedule and sensor do, in this process: every series, then the main job."""
+    """What the nightly schedules and sensor do, in this process: the night's landing runs (the same
+    ``night_run_requests`` as the schedules), then the main job."""
     defs = build_defs(settings)
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    series_job = defs.resolve_job_def("sdg_series_job")
-    groups = series_groups(tuple(series_job.partitions_def.get_partition_keys()), settings.sdg_series_per_run)
-    series_runs = []
-    for number, group in enumerate(groups, start=1):
-        progress(f"SDG series: run {number} of {len(groups)} ({len(group)} series, {group[0]} .. {group[-1]})")
-        series_runs.append(series_job.execute_in_process(instance=instance, raise_on_error=False,
-                                                         run_config=run_config, tags=series_range_tags(group)))
+    series_job, partner_job = defs.resolve_job_def(sdg_series_job.name), defs.resolve_job_def(partner_job_def.name)
     partner_ids = list_partners(settings.partner_inbox)
     instance.add_dynamic_partitions(partner_partitions.name, partner_ids)  # what the inbox sensor does
-    partner_job = defs.resolve_job_def("partner_job")
-    progress(f"Partners: {len(partner_ids)} partner run(s)")
+    requests = night_run_requests(series_job.partitions_def.get_partition_keys(), settings.sdg_series_per_run,
+                                  partner_ids)
+    series_requests = [r for r in requests if r.job_name == series_job.name]
+    series_runs = []
+    for number, request in enumerate(series_requests, start=1):
+        group = _range_of(series_job, request.tags)
+        progress(f"SDG series: run {number} of {len(series_requests)} ({len(group)} series, {group[0]} .. {group[-1]})")
+        series_runs.append(series_job.execute_in_process(instance=instance, raise_on_error=False,
+                                                         run_config=run_config, tags=request.tags))
+    partner_requests = [r for r in requests if r.job_name == partner_job.name]
+    progress(f"Partners: {len(partner_requests)} partner run(s)")
     partners = {
-        partner: partner_job.execute_in_process(instance=instance, partition_key=partner, raise_on_error=False,
-                                                run_config=run_config)
-        for partner in partner_ids
+        request.partition_key: partner_job.execute_in_process(
+            instance=instance, partition_key=request.partition_key, raise_on_error=False, run_config=run_config,
+            tags=request.tags)
+        for request in partner_requests
     }
     progress("Main job: reference data, dbt build and tests, the gate, publication")
-    main = defs.resolve_job_def("main_job").execute_in_process(
+    main = defs.resolve_job_def(main_job.name).execute_in_process(
         instance=instance, raise_on_error=False, run_config=run_config
     )
     series = {code: status for result in series_runs for code, status in series_statuses(result, instance).items()}
@@ -190,8 +195,12 @@ def series_statuses(result: dg.ExecuteInProcessResult, instance: dg.DagsterInsta
 
 
 def _range(result: dg.ExecuteInProcessResult) -> list[str]:
-    keys = result.job_def.partitions_def.get_partition_keys()
-    tags = result.dagster_run.tags
+    return _range_of(result.job_def, result.dagster_run.tags)
+
+
+def _range_of(job: dg.JobDefinition, tags: Mapping[str, str]) -> list[str]:
+    """The series partitions a run covers: its range tags, or its one partition."""
+    keys = job.partitions_def.get_partition_keys()
     start, end = tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)
     if start is None or end is None:
         key = tags.get("dagster/partition")

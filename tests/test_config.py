@@ -37,14 +37,29 @@ def test_lists_are_parsed_and_all_means_everything():
     "env, name",
     [({"SDG_API_MODE": "offline"}, "SDG_API_MODE"), ({"SDG_AREAS": "4,Afghanistan"}, "SDG_AREAS"),
      ({"MIN_CELL_SIZE": "0"}, "MIN_CELL_SIZE"), ({"MIN_CELL_SIZE": "five"}, "MIN_CELL_SIZE"),
-     ({"DUCKDB_MEMORY_LIMIT": "lots"}, "DUCKDB_MEMORY_LIMIT"), ({"DUCKDB_MEMORY_LIMIT": "1GB'; drop"}, "DUCKDB_MEMORY_LIMIT")],
+     ({"DUCKDB_MEMORY_LIMIT": "lots"}, "DUCKDB_MEMORY_LIMIT"), ({"DUCKDB_MEMORY_LIMIT": "1GB'; drop"}, "DUCKDB_MEMORY_LIMIT"),
+     ({"SDG_SERIES_PER_RUN": "-3"}, "SDG_SERIES_PER_RUN"), ({"ROW_COUNT_CHANGE_WARN": "half"}, "ROW_COUNT_CHANGE_WARN")],
 )
 def test_bad_values_name_the_variable(env, name):
     with pytest.raises(ConfigError, match=name):
         load_settings(env)
 
 
-def test_secrets_never_appear_in_repr():
+def test_the_environment_is_read_only_when_no_mapping_is_given(monkeypatch):
+    monkeypatch.setenv("MIN_CELL_SIZE", "9")
+    monkeypatch.setenv("SDG_API_REPLAY_DIR", "elsewhere/snapshot")
+    assert load_settings().min_cell_size == 9
+    assert load_settings().sdg_replay_dir == PROJECT_ROOT / "elsewhere" / "snapshot"
+    assert load_settings({}).min_cell_size == 5  # a given mapping is the whole environment
+    assert load_settings({"MIN_CELL_SIZE": ""}).min_cell_size == 5  # empty counts as unset
+
+
+def test_secrets_never_appear_in_repr_str_or_a_config_error():
     settings = load_settings({"KOBO_TOKEN": "tok-abcdef123456", "PII_SALT": "salt-987654321"})
-    assert settings.kobo_token == "tok-abcdef123456"
-    assert "tok-abcdef123456" not in repr(settings) and "salt-987654321" not in repr(settings)
+    assert settings.kobo_token.get_secret_value() == "tok-abcdef123456"
+    assert settings.pii_salt.get_secret_value() == "salt-987654321"
+    for text in (repr(settings), str(settings), str(settings.model_dump()), settings.model_dump_json()):
+        assert "tok-abcdef123456" not in text and "salt-987654321" not in text
+    with pytest.raises(ConfigError) as error:
+        load_settings({"KOBO_TOKEN": "tok-abcdef123456", "MIN_CELL_SIZE": "tok-abcdef123456x"})
+    assert "MIN_CELL_SIZE" in str(error.value)

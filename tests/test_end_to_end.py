@@ -193,6 +193,12 @@ def test_a_night_with_nothing_new_rewrites_nothing_and_make_run_says_the_file_is
     assert "Published:" not in out
     assert digest(from_baseline.published_path) == before
     assert published_rows(from_baseline) == published_rows(baseline.settings)
+    # For published_marts' freshness policy, the night reported the file current as a materialization (outside
+    # its run: the summary above says "Current", not "Published").
+    with dg.DagsterInstance.from_config(str(from_baseline.dagster_home)) as instance:
+        confirmed = instance.get_latest_materialization_event(dg.AssetKey(["published_marts"]))
+    assert confirmed.asset_materialization.metadata["status"].value == "current"
+    assert confirmed.asset_materialization.metadata["published_run_id"].value == baseline.pipeline.main.run_id
     with duckdb.connect(str(from_baseline.warehouse_path), read_only=True) as con:
         assert con.execute("select * from raw_sdg.series_loads order by series_code").fetchall() == loads  # same runs
         assert con.execute("select count(*), count(distinct record_id) from raw_sdg.series_observations"
@@ -372,3 +378,32 @@ def test_nothing_personal_reaches_the_published_file_reports_or_logs(baseline):
     leaked = sorted(secret for secret in secrets if secret in haystack and (
         not re.fullmatch(r"-?[0-9.]+", secret) or re.search(rf"(?<![0-9]){re.escape(secret)}(?![0-9])", haystack)))
     assert leaked == []
+
+
+def test_every_dbt_model_materialization_carries_its_row_count_and_column_schema(baseline):
+    """What the UI shows on each dbt model: its row count and its columns with their types, as built, read
+    back through the Dagster instance; the counts are the warehouse's own."""
+    from orchestration.assets.dbt import dbt_models
+
+    def unique_id(key):
+        entry = dbt_models.get_asset_spec(key).metadata["dagster_dbt/unique_id"]
+        return getattr(entry, "value", entry)
+
+    models = [key for key in dbt_models.keys if unique_id(key).startswith("model.")]
+    assert len(models) >= 20 and FCT_KEY in models
+    with duckdb.connect(str(baseline.settings.warehouse_path), read_only=True) as con:
+        for key in models:
+            event = baseline.instance.get_latest_materialization_event(key)
+            assert event is not None and event.run_id == baseline.main.run_id, key
+            metadata = event.asset_materialization.metadata
+            schema = metadata["dagster/column_schema"].value
+            assert isinstance(schema, dg.TableSchema) and schema.columns, key
+            schema_name, table = key.path
+            expected = con.execute(f'select count(*) from {schema_name}."{table}"').fetchone()[0]
+            assert metadata["dagster/row_count"].value == expected, key
+            columns = con.execute("select column_name, data_type from duckdb_columns() where schema_name = ? "
+                                  "and table_name = ? order by column_index", [schema_name, table]).fetchall()
+            assert [(c.name, c.type) for c in schema.columns] == columns, key
+    fct = baseline.instance.get_latest_materialization_event(FCT_KEY).asset_materialization.metadata
+    columns = {c.name: c for c in fct["dagster/column_schema"].value.columns}
+    assert columns["value"].type == "DOUBLE" and columns["value"].description  # dbt's column docs come along

@@ -281,12 +281,12 @@ def test_alert_settings_are_off_by_default_and_secrets_stay_out_of_repr():
     on = load_settings({"ALERT_SMTP_HOST": "smtp.example.org", "ALERT_EMAIL_TO": "a@example.org, b@example.org",
                         "ALERT_SMTP_USER": "alerts@example.org", "ALERT_SMTP_PASSWORD": PASSWORD,
                         "ALERT_WEBHOOK_URL": "https://hooks.slack.com" + HOOK_PATH})
-    assert (on.alert_smtp_port, on.alert_smtp_security) == (587, "starttls")
+    assert (on.smtp_port, on.alert_smtp_security) == (587, "starttls")
     assert on.alert_email_to == ("a@example.org", "b@example.org")
-    assert on.alert_email_from == "alerts@example.org"  # the login, when it is an address
+    assert on.email_sender == "alerts@example.org"  # the login, when it is an address
     assert_no_secrets(repr(on))
-    assert load_settings({"ALERT_SMTP_SECURITY": "ssl"}).alert_smtp_port == 465
-    assert load_settings({"ALERT_SMTP_SECURITY": "none", "ALERT_SMTP_PORT": "2525"}).alert_smtp_port == 2525
+    assert load_settings({"ALERT_SMTP_SECURITY": "ssl"}).smtp_port == 465
+    assert load_settings({"ALERT_SMTP_SECURITY": "none", "ALERT_SMTP_PORT": "2525"}).smtp_port == 2525
 
 
 @pytest.mark.parametrize("env, name", [

@@ -6,7 +6,6 @@ changes the warehouse the way a bad night would, runs main_job and looks at what
 and what the run says.
 """
 
-import dataclasses
 import json
 import os
 import signal
@@ -22,7 +21,6 @@ import duckdb
 import pytest
 
 from expectations.registry import LANDING_COUNTS_KEY, discover
-from ingestion.config import load_settings
 from ingestion.publish import previous_files
 from orchestration.resources import PUBLISHED_KEY
 from tests.conftest import REPO
@@ -213,13 +211,14 @@ def test_a_small_cell_that_reaches_the_marts_blocks_publication(gate, monkeypatc
     """dbt suppresses every cell it knows is small, so no data can slip one past it any more; the gate is
     the second line. Here the gate counts more respondents as too few (MIN_CELL_SIZE 1000) than dbt did
     (5): the cells in between reach the fact table with their values, as a suppression bug would let them."""
-    import orchestration.checks as checks
+    import orchestration.assets.dbt as dbt_asset
 
-    strict = dataclasses.replace(load_settings(), min_cell_size=1000)
-    monkeypatch.setattr(checks, "load_settings", lambda env=None: strict)
+    strict = gate.model_copy(update={"min_cell_size": 1000})  # the gate's settings (build_settings resource)...
+    dbt_vars = dbt_asset.canonical.dbt_vars
+    monkeypatch.setattr(dbt_asset.canonical, "dbt_vars", lambda min_cell_size: dbt_vars(5))  # ...dbt's stay at 5
     rebuild_even_if_nothing_landed(monkeypatch)
     before = digest(gate.published_path)
-    result, instance = run_main(gate)
+    result, instance = run_main(strict)
     text = "\n".join(assert_blocked(result, instance, gate, before))
     details = blocking_failures(result)[FCT_SUITE].metadata["failing_expectations"].value
     [small] = [d for d in details if d["expectation"].startswith(

@@ -4,12 +4,12 @@ in a cell too few respondents answered. Every other rule on the marts is a dbt t
 from __future__ import annotations
 
 from expectations.suites import _common as c
-from ingestion.config import Settings
+from ingestion.config import BuildSettings
 
 TABLE = "marts.fct_indicator_observations"
 SAMPLE_COLUMNS = ["observation_id", "source_type", "source_id", "series_code", "geo_area_m49", "period_label",
                   "batch_id"]
 
 
-def expectations(settings: Settings) -> list:
+def expectations(settings: BuildSettings) -> list:
     return [c.only_declared_columns(TABLE), c.small_cells(settings.min_cell_size)]

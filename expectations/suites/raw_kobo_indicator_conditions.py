@@ -5,7 +5,7 @@ from __future__ import annotations
 from expectations.gx import gxe
 
 from expectations.suites import _common as c
-from ingestion.config import Settings
+from ingestion.config import BuildSettings
 
 TABLE = "raw_kobo.indicator_conditions"
 ASSET_KEY = ("raw_kobo", "indicator_conditions")
@@ -33,7 +33,7 @@ def _ops(ops: list[str]) -> str:
     return "op in [" + ", ".join(f'"{op}"' for op in ops) + "]"
 
 
-def expectations(settings: Settings) -> list[gxe.Expectation]:
+def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     return [
         *c.schema(COLUMNS),
         c.unique(IDENTITY),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from expectations.gx import gxe
 
 from expectations.suites import _common as c
-from ingestion.config import Settings
+from ingestion.config import BuildSettings
 
 TABLE = "raw_kobo.indicator_definitions"
 ASSET_KEY = ("raw_kobo", "indicator_definitions")
@@ -24,7 +24,7 @@ COLUMNS: dict[str, c.TypeSpec] = {
 }
 
 
-def expectations(settings: Settings) -> list[gxe.Expectation]:
+def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     return [
         *c.schema(COLUMNS),
         # a definition listed twice would double each of its cells

@@ -5,7 +5,7 @@ from __future__ import annotations
 from expectations.gx import gxe
 
 from expectations.suites import _common as c
-from ingestion.config import Settings
+from ingestion.config import BuildSettings
 
 TABLE = "raw_partners.quarantine"
 ASSET_KEY = ("raw_partners", "quarantine")
@@ -30,7 +30,7 @@ COLUMNS: dict[str, c.TypeSpec] = {
 }
 
 
-def expectations(settings: Settings) -> list[gxe.Expectation]:
+def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     from ingestion.partners.codes import REASONS  # the reason codes partners are told about
 
     return [

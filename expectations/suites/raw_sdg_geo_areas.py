@@ -5,7 +5,7 @@ from __future__ import annotations
 from expectations.gx import gxe
 
 from expectations.suites import _common as c
-from ingestion.config import Settings
+from ingestion.config import BuildSettings
 
 TABLE = "raw_sdg.geo_areas"
 ASSET_KEY = ("raw_sdg", "geo_areas")
@@ -21,7 +21,7 @@ COLUMNS: dict[str, c.TypeSpec] = {
 }
 
 
-def expectations(settings: Settings) -> list[gxe.Expectation]:
+def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     return [
         *c.schema(COLUMNS),
         c.unique(["geo_area_m49"]),

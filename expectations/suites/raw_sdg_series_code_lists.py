@@ -5,7 +5,7 @@ from __future__ import annotations
 from expectations.gx import gxe
 
 from expectations.suites import _common as c
-from ingestion.config import Settings
+from ingestion.config import BuildSettings
 
 TABLE = "raw_sdg.series_code_lists"
 ASSET_KEY = ("raw_sdg", "series_code_lists")
@@ -28,7 +28,7 @@ COLUMNS: dict[str, c.TypeSpec] = {
 }
 
 
-def expectations(settings: Settings) -> list[gxe.Expectation]:
+def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     return [
         *c.schema(COLUMNS),
         # an API code listed twice would give its observations two SDMX codes (and two rows each)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from expectations.gx import gxe
 
 from expectations.suites import _common as c
-from ingestion.config import Settings
+from ingestion.config import BuildSettings
 
 TABLE = "raw_sdg.series_observations"
 ASSET_KEY = ("raw_sdg", "series_observations")
@@ -46,7 +46,7 @@ COLUMNS: dict[str, c.TypeSpec] = {
 }
 
 
-def expectations(settings: Settings) -> list[gxe.Expectation]:
+def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     readable = "value_is_missing == False and value_is_unparseable == False"
     return [
         *c.schema(COLUMNS),

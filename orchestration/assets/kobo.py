@@ -1,8 +1,8 @@
 """Citizen-generated data pulled from the KoBoToolbox API v2, one survey (asset uid) at a time.
 
 KoBo exports sent as files arrive through the partner inbox (format `kobo` in a partner contract);
-this asset is the API route. Secrets (KOBO_TOKEN, PII_SALT) are read from the environment at run
-time, never passed through Dagster config, so they appear in no UI, log or metadata.
+this asset is the API route. Its settings come from the ``kobo_api`` resource, whose secrets (KOBO_TOKEN,
+PII_SALT) are ``dg.EnvVar``s read from the run's environment, so they appear in no UI, log or metadata.
 """
 
 import datetime as dt
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from ingestion.config import Settings, load_settings
 from ingestion.kobo import (KoboClient, KoboError, contract_for_asset, ingest_kobo_api, kobo_client_from_settings,
                             load_contracts_reporting)
-from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.assets.catalog import landing_spec
+from orchestration.resources import WAREHOUSE_POOL, KoboApiResource, WarehouseResource
 
 GROUP = "citizen_generated_data"
 RAW_KOBO_KEYS = [
@@ -29,32 +29,31 @@ RAW_KOBO_KEYS = [
 
 @dg.multi_asset(
     name="raw_kobo_api",
-    specs=[dg.AssetSpec(key, group_name=GROUP, kinds={"duckdb"}) for key in RAW_KOBO_KEYS],
+    specs=[landing_spec(key, "kobo_api", group_name=GROUP) for key in RAW_KOBO_KEYS],
     pool=WAREHOUSE_POOL,
     description="Pull each KoBo survey in KOBO_ASSET_UIDS through the API v2 (privacy rules applied at landing); "
                 "a no-op when none is configured. Export files land through the partner inbox into the same tables.",
 )
-def raw_kobo_api(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    settings = load_settings()
+def raw_kobo_api(context: dg.AssetExecutionContext, warehouse: WarehouseResource, kobo_api: KoboApiResource):
     results: dict[str, dict] = {}
     failures: dict[str, str] = {}
     # Every problem is one survey's (or, for the settings, each configured survey's): it is named in
     # failed_assets, that survey's previous pull is kept, and the other sources still build and publish.
-    client, problem = _client(settings) if settings.kobo_asset_uids else (None, None)
-    if not settings.kobo_asset_uids:
+    client, problem = _client(kobo_api) if kobo_api.asset_uids else (None, None)
+    if not kobo_api.asset_uids:
         context.log.info("KOBO_ASSET_UIDS is not set: no KoBo survey is pulled from the API")
     elif client is None:
-        failures = dict.fromkeys(settings.kobo_asset_uids, problem)
+        failures = dict.fromkeys(kobo_api.asset_uids, problem)
         context.log.error(f"{problem}; no KoBo survey pulled, previous pulls kept")
     else:
-        contracts, broken = load_contracts_reporting(Path(settings.kobo_contracts))
+        contracts, broken = load_contracts_reporting(Path(kobo_api.contracts))
         for problem in broken:
             context.log.error(f"KoBo contract not usable: {problem}")
         with warehouse.connection() as con:
-            for uid in settings.kobo_asset_uids:
+            for uid in kobo_api.asset_uids:
                 try:
                     result = ingest_kobo_api(con, client, uid, contract_for_asset(contracts.values(), uid, broken),
-                                             pii_salt=settings.pii_salt, run_id=context.run_id,
+                                             pii_salt=kobo_api.pii_salt, run_id=context.run_id,
                                              now=dt.datetime.now(dt.timezone.utc))
                 except KoboError as exc:  # messages never carry the token, the salt or any answer
                     failures[uid] = str(exc)
@@ -72,7 +71,7 @@ def raw_kobo_api(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     yield dg.MaterializeResult(
         asset_key=RAW_KOBO_KEYS[0],
         metadata={
-            "configured_assets": len(settings.kobo_asset_uids),
+            "configured_assets": len(kobo_api.asset_uids),
             "surveys": dg.MetadataValue.json(results),
             "failed_assets": dg.MetadataValue.json(failures),
             "dagster/row_count": sum(r.get("submissions_landed", 0) for r in results.values()),
@@ -82,11 +81,11 @@ def raw_kobo_api(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         yield dg.MaterializeResult(asset_key=key)
 
 
-def _client(settings: Settings) -> tuple[KoboClient | None, str | None]:
+def _client(kobo_api: KoboApiResource) -> tuple[KoboClient | None, str | None]:
     """The API client, or why the configured surveys cannot be pulled at all (the message names no secret)."""
-    if not settings.kobo_server_url or not settings.kobo_token:
+    if not kobo_api.server_url or not kobo_api.token:
         return None, "KOBO_ASSET_UIDS is set but KOBO_SERVER_URL or KOBO_TOKEN is not: set both in the environment"
     try:
-        return kobo_client_from_settings(settings.kobo_server_url, settings.kobo_token), None
+        return kobo_client_from_settings(kobo_api.server_url, kobo_api.token), None
     except KoboError as exc:  # e.g. a server URL the client refuses
         return None, str(exc)

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from ingestion.config import load_settings
 from ingestion.partners import ingest_partner
+from orchestration.assets.catalog import landing_spec
 from orchestration.resources import WAREHOUSE_POOL, PartnerInboxResource, WarehouseResource
 
 GROUP = "civil_society_data"
@@ -22,13 +22,13 @@ RAW_PARTNER_KEYS = [
 @dg.multi_asset(
     name="raw_partner_files",
     specs=[
-        dg.AssetSpec(RAW_PARTNER_KEYS[0], group_name=GROUP, kinds={"duckdb"},
+        landing_spec(RAW_PARTNER_KEYS[0], "partners", group_name=GROUP,
                      description="Accepted partner observations, canonical codes, with file lineage."),
-        dg.AssetSpec(RAW_PARTNER_KEYS[1], group_name=GROUP, kinds={"duckdb"},
+        landing_spec(RAW_PARTNER_KEYS[1], "partners", group_name=GROUP,
                      description="Rows set aside, with reason code and raw cells (never published)."),
-        dg.AssetSpec(RAW_PARTNER_KEYS[2], group_name=GROUP, kinds={"duckdb"},
+        landing_spec(RAW_PARTNER_KEYS[2], "partners", group_name=GROUP,
                      description="One row per partner file: version (sha256), status, file-level errors."),
-        dg.AssetSpec(RAW_PARTNER_KEYS[3], group_name=GROUP, kinds={"duckdb"},
+        landing_spec(RAW_PARTNER_KEYS[3], "partners", group_name=GROUP,
                      description="Partner name, type, licence and attribution from its data contract."),
     ],
     partitions_def=partner_partitions,
@@ -38,12 +38,10 @@ RAW_PARTNER_KEYS = [
 )
 def raw_partner_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource, partner_inbox: PartnerInboxResource):
     partner_id = context.partition_key
-    # The salt is a secret: read from the environment at run time, never through Dagster config.
-    pii_salt = load_settings().pii_salt
     with warehouse.connection() as con:
         result = ingest_partner(
             con, partner_id, Path(partner_inbox.inbox), Path(partner_inbox.contracts), Path(partner_inbox.reports),
-            context.run_id, dt.datetime.now(dt.timezone.utc), pii_salt=pii_salt,
+            context.run_id, dt.datetime.now(dt.timezone.utc), pii_salt=partner_inbox.pii_salt,
         )
     metadata = result.metadata()
     context.log.info(

@@ -8,6 +8,7 @@ alone) cannot publish.
 """
 
 
+import datetime as dt
 from pathlib import Path
 
 import dagster as dg
@@ -15,10 +16,17 @@ import dagster as dg
 from expectations.registry import LANDING_COUNTS_KEY, table_columns
 from ingestion.fingerprint import FINGERPRINTS_KEY, build_inputs
 from ingestion.publish import publish
+from orchestration.assets.catalog import OWNERS, asset_tags
 from orchestration.assets.dbt import dbt_models
 from orchestration.checks import SUITES
 from orchestration.resources import PUBLISHED_KEY, WAREHOUSE_POOL, WarehouseResource
 
+# The night starts at 02:00 UTC (NIGHTLY_CRON): by 08:00 the file must have been published, or confirmed current
+# (a night with nothing new reports that as a materialization too, see orchestration/assets/dbt.py). A night that
+# never ran, or whose gate blocked publication, turns the asset's freshness to FAIL in the UI until one publishes.
+FRESHNESS_DEADLINE_CRON = "0 8 * * *"
+FRESHNESS_POLICY = dg.FreshnessPolicy.cron(deadline_cron=FRESHNESS_DEADLINE_CRON,
+                                           lower_bound_delta=dt.timedelta(hours=6), timezone="UTC")
 # Every dbt model in schema `marts` is published (and nothing else).
 MARTS = sorted((key for key in dbt_models.keys if key.path[0] == "marts"), key=lambda k: k.to_user_string())
 
@@ -76,6 +84,9 @@ def gate(required: list[dg.AssetCheckKey],
     pool=WAREHOUSE_POOL,
     group_name="publication",
     kinds={"duckdb"},
+    owners=OWNERS,
+    tags=asset_tags(PUBLISHED_KEY, "publication"),
+    freshness_policy=FRESHNESS_POLICY,
     description="Copies the marts into a new DuckDB file, validates it and atomically replaces PUBLISHED_PATH "
                 "(keeping the previous files for `make rollback`), once every blocking check upstream passed in "
                 "this run.",

@@ -12,6 +12,7 @@ import dagster as dg
 from ingestion.sdg_api.client import SdgApiError
 from ingestion.sdg_api.night import SeriesOutcome, land_group, releases_or_none, summary
 from ingestion.sdg_api.metadata import land_geo_areas, land_series_hierarchy
+from orchestration.assets.catalog import landing_spec
 from orchestration.resources import WAREHOUSE_POOL, SdgApiResource, WarehouseResource
 
 GROUP = "official_data"
@@ -33,12 +34,12 @@ def build_series_assets(series: tuple[str, ...], areas: tuple[int, ...] | None) 
     # Skippable: materializations are reported per series (partition) as each lands, so a series that is
     # current or failed reports none while the others of the run report theirs.
     specs = [
-        dg.AssetSpec(RAW_SDG_OBSERVATIONS, group_name=GROUP, kinds={"duckdb"}, skippable=True,
+        landing_spec(RAW_SDG_OBSERVATIONS, "sdg_api", group_name=GROUP, skippable=True,
                      description="One row per SDG API observation record, raw strings beside parsed values, with "
                                  "lineage; a record repeated later in the response is kept, marked superseded_by."),
-        dg.AssetSpec(RAW_SDG_CODE_LISTS, group_name=GROUP, kinds={"duckdb"}, skippable=True,
+        landing_spec(RAW_SDG_CODE_LISTS, "sdg_api", group_name=GROUP, skippable=True,
                      description="Series/{code}/Dimensions and /Attributes: API code to SDMX code, per series."),
-        dg.AssetSpec(RAW_SDG_LOADS, group_name=GROUP, kinds={"duckdb"}, skippable=True,
+        landing_spec(RAW_SDG_LOADS, "sdg_api", group_name=GROUP, skippable=True,
                      description="One row per landed series: deterministic batch id, release, counts, fetch times."),
     ]
 
@@ -162,11 +163,11 @@ def _progress(outcomes: list[SeriesOutcome]) -> str:
 @dg.multi_asset(
     name="raw_sdg_reference",
     specs=[
-        dg.AssetSpec(["raw_sdg", "series_hierarchy"], group_name=GROUP, kinds={"duckdb"},
+        landing_spec(["raw_sdg", "series_hierarchy"], "sdg_api", group_name=GROUP,
                      description="Goal/List?includechildren=true: goal > target > indicator > series (per release)."),
-        dg.AssetSpec(["raw_sdg", "geo_areas"], group_name=GROUP, kinds={"duckdb"},
+        landing_spec(["raw_sdg", "geo_areas"], "sdg_api", group_name=GROUP,
                      description="GeoArea/List: every area the API knows, with its M49 code."),
-        dg.AssetSpec(["raw_sdg", "geo_area_tree"], group_name=GROUP, kinds={"duckdb"},
+        landing_spec(["raw_sdg", "geo_area_tree"], "sdg_api", group_name=GROUP,
                      description="GeoArea/Tree: regions and their member areas, one row per node."),
     ],
     pool=WAREHOUSE_POOL,
