@@ -17,7 +17,33 @@ Fault = tuple[int, dict[str, str], bytes]
 Answer = tuple[int, dict[str, str], bytes, Callable[[], None] | None]
 
 
-class FakeJsonServer:
+class LocalServer:
+    """A threaded HTTP server on a free port of 127.0.0.1, serving ``handler`` while the ``with`` block runs."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        # serve_forever checks for shutdown every poll_interval: the default 0.5 s was paid by every test.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
+                                        daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class FakeJsonServer(LocalServer):
     def __init__(self) -> None:
         self.faults: deque[Fault] = deque()
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
@@ -43,22 +69,7 @@ class FakeJsonServer:
             def log_message(self, *args) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        # serve_forever checks for shutdown every poll_interval: the default 0.5 s was paid by every test.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
-                                        daemon=True)
+        super().__init__(Handler)
 
     def respond(self, path: str, params: dict[str, list[str]], headers: Mapping[str, str]) -> Answer:
         raise NotImplementedError
-
-    @property
-    def root_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()

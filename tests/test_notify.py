@@ -11,13 +11,11 @@ import json
 import logging
 import socket
 import ssl
-import threading
 from collections import deque
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Self
 
 import dagster as dg
 import pytest
@@ -31,6 +29,7 @@ from ingestion import notify
 from ingestion.config import ConfigError, load_settings
 from ingestion.http_retry import RetryPolicy
 from orchestration.alerts import quality_gate_alert_sensor, write_and_send_alert
+from tests.fake_http import LocalServer
 
 PASSWORD = "smtp-pass-5f3a9c"
 HOOK_PATH = "/services/T0001/B0002/hooksecret7d41"
@@ -114,7 +113,7 @@ def server_tls(certificate: tuple[Path, Path]) -> ssl.SSLContext:
     return context
 
 
-class Hook:
+class Hook(LocalServer):
     """A webhook receiver: records each POST (path, headers, JSON body) and answers 200 unless told otherwise."""
 
     def __init__(self) -> None:
@@ -135,19 +134,8 @@ class Hook:
             def log_message(self, *args) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
-                                        daemon=True)
-        self.port = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}{HOOK_PATH}"
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(Handler)
+        self.url = f"{self.root_url}{HOOK_PATH}"
 
 
 @pytest.fixture
