@@ -28,7 +28,6 @@ largest size alone takes about 13 minutes here).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -42,7 +41,8 @@ from pathlib import Path
 import duckdb
 
 from bench import memory
-from bench.report import BenchResult
+from bench.generator import load_generator
+from bench.report import BenchResult, run_alone
 from ingestion.config import PROJECT_ROOT
 
 NAME = "dbt_build"
@@ -59,15 +59,6 @@ REBUILD = os.environ.get("BENCH_DBT_REBUILD", "1") != "0"
 INCREMENTAL = "int_sdg_observations_coded"
 # Builds and references per size, alternating; the fastest of each is reported.
 REPEATS = int(os.environ.get("BENCH_DBT_REPEATS", "1"))
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("generate_bench_warehouse",
-                                                  PROJECT_ROOT / "scripts" / "generate_bench_warehouse.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
 
 
 def _memory(measured: memory.Measured) -> dict:
@@ -128,7 +119,7 @@ def measure(total: int, workdir: Path) -> dict:
     civil_society = total - official
     pristine = workdir / "generated" / "warehouse.duckdb"
     start = time.perf_counter()
-    _generator().generate(pristine, official, civil_society)
+    load_generator().generate(pristine, official, civil_society)
     generate_s = time.perf_counter() - start
 
     # Build and reference alternate, REPEATS times each, and the fastest of each is kept, so a
@@ -258,5 +249,4 @@ def run() -> BenchResult:
 
 
 if __name__ == "__main__":
-    result = run()
-    print(json.dumps(result.figures, indent=2), result.ratio_to_reference)
+    run_alone(run)

@@ -29,7 +29,7 @@ from typing import Any
 
 from bench.bench_partner_csv_ingest import CONTRACT, PARTNER, write_partner_file
 from bench.memory import ProcessTreeSampler, measure
-from bench.report import BenchResult
+from bench.report import BenchResult, run_alone
 from ingestion.config import PROJECT_ROOT
 
 NAME = "nightly"
@@ -218,6 +218,4 @@ def run() -> BenchResult:
 
 
 if __name__ == "__main__":
-    result = run()
-    print(json.dumps(result.figures, indent=1))
-    print(result.write())
+    run_alone(run)

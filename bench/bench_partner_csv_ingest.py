@@ -12,7 +12,6 @@ so a busy machine affects both alike.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import sys
@@ -21,7 +20,7 @@ import textwrap
 from pathlib import Path
 
 from bench.memory import measure
-from bench.report import BenchResult
+from bench.report import BenchResult, run_alone
 from ingestion.config import PROJECT_ROOT
 
 ROWS = 1_000_000
@@ -172,5 +171,4 @@ def run(rows: int = ROWS, repeats: int = 3) -> BenchResult:
 
 
 if __name__ == "__main__":
-    result = run()
-    print(json.dumps(result.figures, indent=2), result.ratio_to_reference)
+    run_alone(run)

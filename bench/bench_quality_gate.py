@@ -32,7 +32,7 @@ import tempfile
 from pathlib import Path
 
 from bench.memory import measure
-from bench.report import BenchResult
+from bench.report import BenchResult, run_alone
 from ingestion.config import PROJECT_ROOT
 
 OFFICIAL = int(os.environ.get("BENCH_GATE_OFFICIAL", "3500000"))
@@ -142,5 +142,4 @@ def run() -> BenchResult:
 
 
 if __name__ == "__main__":
-    result = run()
-    print(json.dumps(result.figures, indent=2), result.ratio_to_reference)
+    run_alone(run)

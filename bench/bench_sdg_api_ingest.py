@@ -41,7 +41,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from bench.memory import measure
-from bench.report import BenchResult
+from bench.report import BenchResult, run_alone
 from ingestion.sdg_api import synthetic
 
 TOTAL = int(os.environ.get("BENCH_SDG_ROWS", "1000000"))
@@ -163,5 +163,4 @@ def run(repeats: int = REPEATS) -> BenchResult:
 
 
 if __name__ == "__main__":
-    result = run()
-    print(json.dumps(result.figures, indent=2), result.ratio_to_reference)
+    run_alone(run)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from ingestion.config import PROJECT_ROOT
@@ -25,3 +26,11 @@ class BenchResult:
         path = directory / f"{self.name}.json"
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
         return path
+
+
+def run_alone(run: Callable[[], BenchResult]) -> None:
+    """What `python -m bench.bench_<name>` does: run the benchmark, print its figures and write its report."""
+    result = run()
+    print(json.dumps(result.figures, indent=2))
+    print(f"ratio to reference ({result.reference}): {result.ratio_to_reference} (target {result.target_ratio})")
+    print(result.write())

@@ -127,10 +127,7 @@ class Settings(BaseSettings):
     @field_validator("sdg_api_mode", mode="before")
     @classmethod
     def _mode(cls, value: Any) -> str:
-        mode = str(value).strip().lower()
-        if mode not in ("live", "replay"):
-            raise _Error(f"SDG_API_MODE must be 'live' or 'replay'; got {mode!r}")
-        return mode
+        return _choice("SDG_API_MODE", value, ("live", "replay"))
 
     @field_validator("sdg_api_base_url", mode="before")
     @classmethod
@@ -190,10 +187,7 @@ class Settings(BaseSettings):
     @field_validator("alert_smtp_security", mode="before")
     @classmethod
     def _smtp_security(cls, value: Any) -> str:
-        security = str(value).strip().lower()
-        if security not in SMTP_PORTS:
-            raise _Error(f"ALERT_SMTP_SECURITY must be 'starttls', 'ssl' or 'none'; got {security!r}")
-        return security
+        return _choice("ALERT_SMTP_SECURITY", value, tuple(SMTP_PORTS))
 
     @field_validator("alert_smtp_port", mode="before")
     @classmethod
@@ -255,6 +249,14 @@ class _Named:
 
     def __init__(self, field_name: str) -> None:
         self.field_name = field_name
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    chosen = str(value).strip().lower()
+    if chosen not in allowed:
+        options = ", ".join(repr(a) for a in allowed[:-1]) + f" or {allowed[-1]!r}"
+        raise _Error(f"{name} must be {options}; got {chosen!r}")
+    return chosen
 
 
 def _items(value: Any) -> tuple[str, ...] | None:

@@ -1,29 +1,19 @@
 """The benchmark's warehouse generator (scripts/generate_bench_warehouse.py) at a tiny size:
 exact row counts, the same contents for the same seed, and a passing `dbt build` on its output."""
 
-import importlib.util
 import re
 import shutil
-import sys
 
 import duckdb
 import pytest
 
-from tests.conftest import REPO, run_dbt
+from bench.generator import load_generator
+from tests.conftest import run_dbt
 
 OFFICIAL, CIVIL_SOCIETY = 2_000, 500
 TABLES = ["raw_sdg.series_observations", "raw_sdg.series_code_lists", "raw_sdg.series_loads",
           "raw_sdg.series_hierarchy", "raw_sdg.geo_areas", "raw_sdg.geo_area_tree", "raw_partners.partners",
           "raw_partners.files", "raw_partners.file_observations"]
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("generate_bench_warehouse",
-                                                  REPO / "scripts" / "generate_bench_warehouse.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
 
 
 def _fingerprint(path) -> dict[str, tuple[int, str]]:
@@ -36,7 +26,7 @@ def _fingerprint(path) -> dict[str, tuple[int, str]]:
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
-    generator = _generator()
+    generator = load_generator()
     directory = tmp_path_factory.mktemp("bench_warehouse")
     paths = [directory / name / "warehouse.duckdb" for name in ("first", "second", "other_seed")]
     counts = generator.generate(paths[0], OFFICIAL, CIVIL_SOCIETY, seed=7)
