@@ -473,7 +473,7 @@ def test_respondent_level_results_show_no_values(validator):
     suite = next(s for s in discover() if s.table == kobo_submissions.TABLE)
     with duckdb.connect() as con:
         con.execute("create schema raw_kobo_restricted")
-        columns = ", ".join(f'"{n}" {t if isinstance(t, str) else t[0]}' for n, t in kobo_submissions.COLUMNS.items())
+        columns = ", ".join(f'"{n}" {t if isinstance(t, str) else t[0]}' for n, t in common.landing_columns(kobo_submissions.TABLE).items())
         con.execute(f"create table {suite.table} ({columns})")
         for row in (1, 2):
             con.execute(

@@ -7,13 +7,16 @@ same files dbt loads, so a rule and the vocabulary it checks against cannot drif
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 
 from expectations.gx import gxe
 
+import duckdb
 import yaml
 
 from ingestion import canonical
 from ingestion.canonical import seed_rows, unit_ranges
+from ingestion.landing import ensure_landing_tables
 
 CRITICAL = "critical"  # blocks publication
 WARNING = "warning"  # reported, does not block
@@ -23,14 +26,24 @@ API_AREA_CODE_MAX = 99_999
 UNMAPPED = "unmapped"  # what dbt writes for a source code it could not translate
 
 TypeSpec = str | Sequence[str]
-# What every table landed from an SDG API reference endpoint (GeoArea/List, GeoArea/Tree, Goal/List)
-# records of the response it came from.
-SDG_RESPONSE_LINEAGE: dict[str, TypeSpec] = {
-    "request_url": "VARCHAR",
-    "fetched_at": "TIMESTAMP WITH TIME ZONE",
-    "response_sha256": "VARCHAR",
-    "run_id": "VARCHAR",
-}
+
+
+@lru_cache(maxsize=None)
+def _landing_tables() -> dict[str, dict[str, str]]:
+    """Column name -> DuckDB type of every landing table, as ingestion creates them (in a scratch database)."""
+    with duckdb.connect(":memory:") as con:
+        ensure_landing_tables(con)
+        rows = con.execute("select schema_name || '.' || table_name, column_name, data_type from duckdb_columns() "
+                           "where database_name = current_database() order by column_index").fetchall()
+    tables: dict[str, dict[str, str]] = {}
+    for table, column, data_type in rows:
+        tables.setdefault(table, {})[column] = data_type
+    return tables
+
+
+def landing_columns(table: str) -> dict[str, str]:
+    """The columns and types landing declares for ``table`` (ingestion's DDL: the one place they are defined)."""
+    return _landing_tables()[table]
 
 
 def schema(columns: Mapping[str, TypeSpec], severity: str = CRITICAL) -> list[gxe.Expectation]:

@@ -13,17 +13,10 @@ IDENTITY = ["survey_id", "age_group"]
 CHUNK_KEY = IDENTITY
 SAMPLE_COLUMNS = [*IDENTITY, "min_age", "max_age"]
 
-COLUMNS: dict[str, c.TypeSpec] = {
-    "survey_id": "VARCHAR",
-    "age_group": "VARCHAR",
-    "min_age": "INTEGER",
-    "max_age": "INTEGER",
-}
-
 
 def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     return [
-        *c.schema(COLUMNS),
+        *c.schema(c.landing_columns(TABLE)),
         # a band listed twice would count its respondents twice
         c.unique(IDENTITY),
         *c.not_null(["survey_id", "age_group", "min_age"]),

@@ -17,17 +17,6 @@ OPS_WITH_VALUE = ["eq", "ne", "lt", "le", "gt", "ge", "contains"]
 OPS_WITH_VALUES = ["in", "not_in"]
 OPS_WITHOUT_VALUE = ["is_null", "not_null"]
 
-COLUMNS: dict[str, c.TypeSpec] = {
-    "survey_id": "VARCHAR",
-    "series_code": "VARCHAR",
-    "role": "VARCHAR",
-    "position": "INTEGER",
-    "field": "VARCHAR",
-    "op": "VARCHAR",
-    "value": "VARCHAR",
-    "value_list": "VARCHAR[]",
-}
-
 
 def _ops(ops: list[str]) -> str:
     return "op in [" + ", ".join(f'"{op}"' for op in ops) + "]"
@@ -35,7 +24,7 @@ def _ops(ops: list[str]) -> str:
 
 def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     return [
-        *c.schema(COLUMNS),
+        *c.schema(c.landing_columns(TABLE)),
         c.unique(IDENTITY),
         *c.not_null([*IDENTITY, "field", "op"]),
         # a condition of another role is ignored, one with an unknown operator or a missing operand

@@ -14,19 +14,10 @@ CHUNK_KEY = IDENTITY
 SAMPLE_COLUMNS = [*IDENTITY, "indicator_code", "unit"]
 UNITS = ["PT", "NUMBER"]  # PT: percent of the denominator; NUMBER: respondents
 
-COLUMNS: dict[str, c.TypeSpec] = {
-    "survey_id": "VARCHAR",
-    "series_code": "VARCHAR",
-    "indicator_code": "VARCHAR",
-    "description": "VARCHAR",
-    "unit": "VARCHAR",
-    "disaggregate_by": "VARCHAR[]",
-}
-
 
 def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     return [
-        *c.schema(COLUMNS),
+        *c.schema(c.landing_columns(TABLE)),
         # a definition listed twice would double each of its cells
         c.unique(IDENTITY),
         *c.not_null(["survey_id", "series_code", "unit", "disaggregate_by"]),

@@ -16,24 +16,10 @@ LINEAGE = ["source", "source_sha256", "contract_sha256", "batch_id", "run_id", "
 COUNTS = ["submissions_read", "submissions_landed", "submissions_excluded", "repeat_rows_read",
           "repeat_rows_landed", "repeat_rows_excluded", "invalid_coordinates", "personal_columns_dropped"]
 
-COLUMNS: dict[str, c.TypeSpec] = {
-    "survey_id": "VARCHAR",
-    "source_id": "VARCHAR",
-    "source_kind": "VARCHAR",
-    "source": "VARCHAR",
-    "source_sha256": "VARCHAR",
-    "contract_sha256": "VARCHAR",
-    "salt_kind": "VARCHAR",
-    "batch_id": "VARCHAR",
-    "run_id": "VARCHAR",
-    "ingested_at": "TIMESTAMP WITH TIME ZONE",
-    **{column: ("BIGINT", "INTEGER") for column in COUNTS},
-}
-
 
 def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     return [
-        *c.schema(COLUMNS),
+        *c.schema(c.landing_columns(TABLE)),
         c.unique(IDENTITY),
         *c.not_null(IDENTITY + LINEAGE + COUNTS),
         *c.non_negative(COUNTS),

@@ -19,31 +19,10 @@ SAMPLE_COLUMNS = ["survey_id", "source_id", "source_row", "batch_id"]
 SHOW_VALUES = False
 LINEAGE = ["survey_id", "source_id", "source_row", "source", "source_sha256", "ingested_at", "batch_id", "run_id"]
 
-COLUMNS: dict[str, c.TypeSpec] = {
-    "survey_id": "VARCHAR",
-    "source_id": "VARCHAR",
-    "submission_key": "VARCHAR",
-    "instance_key": "VARCHAR",
-    "respondent_key": "VARCHAR",
-    "form_version": "VARCHAR",
-    "submission_time": "TIMESTAMP WITH TIME ZONE",
-    "validation_status": "VARCHAR",
-    "fields": "MAP(VARCHAR, VARCHAR)",
-    "gps_latitude": "DOUBLE",
-    "gps_longitude": "DOUBLE",
-    "coordinates_status": "VARCHAR",
-    "source_row": "INTEGER",
-    "source": "VARCHAR",
-    "source_sha256": "VARCHAR",
-    "ingested_at": "TIMESTAMP WITH TIME ZONE",
-    "batch_id": "VARCHAR",
-    "run_id": "VARCHAR",
-}
-
 
 def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     return [
-        *c.schema(COLUMNS),
+        *c.schema(c.landing_columns(TABLE)),
         c.unique(IDENTITY),
         *c.not_null(LINEAGE),
         *c.not_null(["submission_key", "fields", "coordinates_status"]),

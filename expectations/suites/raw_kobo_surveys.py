@@ -13,24 +13,10 @@ CHUNK_KEY = ["survey_id"]
 SAMPLE_COLUMNS = ["survey_id", "organisation", "geo_area_m49", "contract", "run_id"]
 LINEAGE = ["contract", "contract_sha256", "ingested_at", "run_id"]
 
-COLUMNS: dict[str, c.TypeSpec] = {
-    "survey_id": "VARCHAR",
-    "title": "VARCHAR",
-    "organisation": "VARCHAR",
-    "geo_area_m49": "INTEGER",
-    "reference_year": "INTEGER",
-    "synthetic": "BOOLEAN",
-    "asset_uid": "VARCHAR",
-    "contract": "VARCHAR",
-    "contract_sha256": "VARCHAR",
-    "ingested_at": "TIMESTAMP WITH TIME ZONE",
-    "run_id": "VARCHAR",
-}
-
 
 def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     return [
-        *c.schema(COLUMNS),
+        *c.schema(c.landing_columns(TABLE)),
         # a survey listed twice would double each of its indicator cells
         c.unique(["survey_id"]),
         *c.not_null(["survey_id", "title", "organisation", "geo_area_m49", "synthetic"]),

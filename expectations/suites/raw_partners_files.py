@@ -20,39 +20,10 @@ COUNTS = ["size_bytes", "rows_read", "rows_blank", "cells_blank", "observations_
 STATUSES = ["loaded", "loaded_with_rejections", "rejected", "retry", "withdrawn"]
 LANDED = 'status in ["loaded", "loaded_with_rejections"]'
 
-COLUMNS: dict[str, c.TypeSpec] = {
-    "partner_id": "VARCHAR",
-    "source_file": "VARCHAR",
-    "sha256": "VARCHAR",
-    "size_bytes": ("BIGINT", "INTEGER"),
-    "modified_at": "TIMESTAMP WITH TIME ZONE",
-    "contract_file": "VARCHAR",
-    "contract_sha256": "VARCHAR",
-    "file_entry": "VARCHAR",
-    "format": "VARCHAR",
-    "status": "VARCHAR",
-    "errors": "JSON",
-    "notes": "JSON",
-    "reader": "VARCHAR",
-    "encoding": "VARCHAR",
-    "delimiter": "VARCHAR",
-    "decimal_separator": "VARCHAR",
-    "sheet": "VARCHAR",
-    "header_row": "INTEGER",
-    "headers": "JSON",
-    **{column: ("BIGINT", "INTEGER") for column in COUNTS[1:]},
-    "batch_id": "VARCHAR",
-    "run_id": "VARCHAR",
-    "ingested_at": "TIMESTAMP WITH TIME ZONE",
-    "landed_sha256": "VARCHAR",
-    "landed_batch_id": "VARCHAR",
-    "landed_at": "TIMESTAMP WITH TIME ZONE",
-}
-
 
 def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     return [
-        *c.schema(COLUMNS),
+        *c.schema(c.landing_columns(TABLE)),
         c.unique(IDENTITY),
         *c.not_null(IDENTITY + LINEAGE + ["status"]),
         # a file that landed names the version its rows come from, and it is the version just read

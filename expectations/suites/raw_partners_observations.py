@@ -20,32 +20,10 @@ LINEAGE = ["partner_id", "source_file", "source_row", "file_sha256", "batch_id",
 DIMENSIONS = ["sex", "age_group", "disability_status", "location", "income_quantile", "migratory_status",
               "population_group"]
 
-COLUMNS: dict[str, c.TypeSpec] = {
-    "partner_id": "VARCHAR",
-    "source_type": "VARCHAR",
-    "indicator_code": "VARCHAR",
-    "series_code": "VARCHAR",
-    "geo_area_m49": "INTEGER",
-    "period_label": "VARCHAR",
-    "period_start": "DATE",
-    **{column: "VARCHAR" for column in DIMENSIONS},
-    "value": "DOUBLE",
-    "value_qualifier": "VARCHAR",
-    "value_is_missing": "BOOLEAN",
-    "unit": "VARCHAR",
-    "sample_size": ("BIGINT", "INTEGER"),
-    "source_file": "VARCHAR",
-    "source_row": "INTEGER",
-    "source_column": "VARCHAR",
-    "file_sha256": "VARCHAR",
-    "batch_id": "VARCHAR",
-    "ingested_at": "TIMESTAMP WITH TIME ZONE",
-}
-
 
 def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     return [
-        *c.schema(COLUMNS),
+        *c.schema(c.landing_columns(TABLE)),
         c.unique(IDENTITY),
         *c.not_null(LINEAGE),
         *c.not_null(["series_code", "geo_area_m49", "period_label", "unit"]),

@@ -13,22 +13,10 @@ CHUNK_KEY = ["partner_id"]
 SAMPLE_COLUMNS = ["partner_id", "source_type", "contract_file", "run_id"]
 LINEAGE = ["contract_file", "contract_sha256", "run_id", "updated_at"]
 
-COLUMNS: dict[str, c.TypeSpec] = {
-    "partner_id": "VARCHAR",
-    "partner_name": "VARCHAR",
-    "source_type": "VARCHAR",
-    "licence": "VARCHAR",
-    "attribution": "VARCHAR",
-    "contract_file": "VARCHAR",
-    "contract_sha256": "VARCHAR",
-    "run_id": "VARCHAR",
-    "updated_at": "TIMESTAMP WITH TIME ZONE",
-}
-
 
 def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     return [
-        *c.schema(COLUMNS),
+        *c.schema(c.landing_columns(TABLE)),
         # a partner listed twice would double each of its observations in the marts
         c.unique(["partner_id"]),
         # published with every partner row: its attribution is the rows' data_source

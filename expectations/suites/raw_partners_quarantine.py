@@ -14,27 +14,12 @@ CHUNK_KEY = IDENTITY
 SAMPLE_COLUMNS = [*IDENTITY, "reason_code", "batch_id"]
 LINEAGE = ["partner_id", "source_file", "source_row", "file_sha256", "batch_id", "ingested_at"]
 
-COLUMNS: dict[str, c.TypeSpec] = {
-    "partner_id": "VARCHAR",
-    "source_file": "VARCHAR",
-    "file_sha256": "VARCHAR",
-    "source_row": "INTEGER",
-    "source_column": "VARCHAR",
-    "reason_code": "VARCHAR",
-    "reason_column": "VARCHAR",
-    "reason_value": "VARCHAR",
-    "reason_detail": "VARCHAR",
-    "raw_values": "JSON",
-    "batch_id": "VARCHAR",
-    "ingested_at": "TIMESTAMP WITH TIME ZONE",
-}
-
 
 def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     from ingestion.partners.codes import REASONS  # the reason codes partners are told about
 
     return [
-        *c.schema(COLUMNS),
+        *c.schema(c.landing_columns(TABLE)),
         c.unique(IDENTITY),
         *c.not_null(LINEAGE),
         *c.not_null(["reason_code"]),

@@ -12,22 +12,12 @@ ASSET_KEY = ("raw_sdg", "geo_area_tree")
 IDENTITY = ["root_m49", "parent_m49", "geo_area_m49"]
 CHUNK_KEY = IDENTITY
 SAMPLE_COLUMNS = [*IDENTITY, "geo_area_name", "depth"]
-LINEAGE = list(c.SDG_RESPONSE_LINEAGE)
-
-COLUMNS: dict[str, c.TypeSpec] = {
-    "root_m49": "INTEGER",
-    "parent_m49": "INTEGER",
-    "geo_area_m49": "INTEGER",
-    "geo_area_name": "VARCHAR",
-    "geo_area_type": "VARCHAR",
-    "depth": "INTEGER",
-    **c.SDG_RESPONSE_LINEAGE,
-}
+LINEAGE = ["request_url", "fetched_at", "response_sha256", "run_id"]  # of the response each row came from
 
 
 def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     return [
-        *c.schema(COLUMNS),
+        *c.schema(c.landing_columns(TABLE)),
         c.unique(IDENTITY),
         *c.not_null(["root_m49", "geo_area_m49", "depth"]),
         *c.not_null(LINEAGE),

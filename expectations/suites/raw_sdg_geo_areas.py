@@ -11,19 +11,12 @@ TABLE = "raw_sdg.geo_areas"
 ASSET_KEY = ("raw_sdg", "geo_areas")
 CHUNK_KEY = ["geo_area_m49"]
 SAMPLE_COLUMNS = ["geo_area_m49", "geo_area_code_raw", "geo_area_name", "request_url"]
-LINEAGE = list(c.SDG_RESPONSE_LINEAGE)
-
-COLUMNS: dict[str, c.TypeSpec] = {
-    "geo_area_code_raw": "VARCHAR",
-    "geo_area_m49": "INTEGER",
-    "geo_area_name": "VARCHAR",
-    **c.SDG_RESPONSE_LINEAGE,
-}
+LINEAGE = ["request_url", "fetched_at", "response_sha256", "run_id"]  # of the response each row came from
 
 
 def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     return [
-        *c.schema(COLUMNS),
+        *c.schema(c.landing_columns(TABLE)),
         c.unique(["geo_area_m49"]),
         *c.not_null(["geo_area_code_raw", "geo_area_m49"]),
         *c.not_null(LINEAGE),

@@ -14,23 +14,10 @@ CHUNK_KEY = IDENTITY
 SAMPLE_COLUMNS = [*IDENTITY, "sdmx_code", "request_url", "batch_id"]
 LINEAGE = ["request_url", "fetched_at", "response_sha256", "batch_id"]
 
-COLUMNS: dict[str, c.TypeSpec] = {
-    "series_code": "VARCHAR",
-    "kind": "VARCHAR",
-    "concept": "VARCHAR",
-    "code": "VARCHAR",
-    "description": "VARCHAR",
-    "sdmx_code": "VARCHAR",
-    "request_url": "VARCHAR",
-    "fetched_at": "TIMESTAMP WITH TIME ZONE",
-    "response_sha256": "VARCHAR",
-    "batch_id": "VARCHAR",
-}
-
 
 def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     return [
-        *c.schema(COLUMNS),
+        *c.schema(c.landing_columns(TABLE)),
         # an API code listed twice would give its observations two SDMX codes (and two rows each)
         c.unique(IDENTITY),
         *c.not_null(["series_code", "kind", "concept"]),

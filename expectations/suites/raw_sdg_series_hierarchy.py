@@ -12,29 +12,13 @@ ASSET_KEY = ("raw_sdg", "series_hierarchy")
 IDENTITY = ["goal_code", "target_code", "indicator_code", "series_code", "release"]
 CHUNK_KEY = IDENTITY
 SAMPLE_COLUMNS = [*IDENTITY, "request_url"]
-LINEAGE = list(c.SDG_RESPONSE_LINEAGE)
+LINEAGE = ["request_url", "fetched_at", "response_sha256", "run_id"]  # of the response each row came from
 GOALS = [str(goal) for goal in range(1, 18)]
-
-COLUMNS: dict[str, c.TypeSpec] = {
-    "goal_code": "VARCHAR",
-    "goal_title": "VARCHAR",
-    "goal_description": "VARCHAR",
-    "target_code": "VARCHAR",
-    "target_title": "VARCHAR",
-    "target_description": "VARCHAR",
-    "indicator_code": "VARCHAR",
-    "indicator_description": "VARCHAR",
-    "tier": "VARCHAR",
-    "series_code": "VARCHAR",
-    "series_description": "VARCHAR",
-    "release": "VARCHAR",
-    **c.SDG_RESPONSE_LINEAGE,
-}
 
 
 def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     return [
-        *c.schema(COLUMNS),
+        *c.schema(c.landing_columns(TABLE)),
         c.unique(IDENTITY),
         *c.not_null(["goal_code"]),
         *c.not_null(LINEAGE),

@@ -15,23 +15,10 @@ LINEAGE = ["batch_id", "run_id", "first_fetched_at", "last_fetched_at"]
 VALUE_COUNTS = ["missing_values", "unparseable_values", "qualified_values"]
 COUNTS = ["rows_landed", "total_elements", "pages", "retries", *VALUE_COUNTS]
 
-COLUMNS: dict[str, c.TypeSpec] = {
-    "series_code": "VARCHAR",
-    "batch_id": "VARCHAR",
-    "run_id": "VARCHAR",
-    "rows_landed": ("BIGINT", "INTEGER"),
-    "total_elements": ("BIGINT", "INTEGER"),
-    "pages": ("INTEGER", "BIGINT"),
-    "retries": ("INTEGER", "BIGINT"),
-    **{column: ("BIGINT", "INTEGER") for column in VALUE_COUNTS},
-    "first_fetched_at": "TIMESTAMP WITH TIME ZONE",
-    "last_fetched_at": "TIMESTAMP WITH TIME ZONE",
-}
-
 
 def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     return [
-        *c.schema(COLUMNS),
+        *c.schema(c.landing_columns(TABLE)),
         c.unique(["series_code"]),
         *c.not_null(["series_code"]),
         *c.not_null(LINEAGE),

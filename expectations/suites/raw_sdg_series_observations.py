@@ -18,38 +18,11 @@ SAMPLE_COLUMNS = ["record_id", "series_code", "geo_area_m49", "time_period_start
                   "record_index"]
 LINEAGE = ["request_url", "page", "record_index", "fetched_at", "response_sha256", "run_id"]
 
-COLUMNS: dict[str, c.TypeSpec] = {
-    "record_id": "VARCHAR",
-    "series_code": "VARCHAR",
-    "indicator_codes": "VARCHAR[]",
-    "geo_area_m49": "INTEGER",
-    "geo_area_name": "VARCHAR",
-    "time_period_start_raw": "VARCHAR",
-    "time_period": "INTEGER",
-    "time_detail": "VARCHAR",
-    "value_raw": "VARCHAR",
-    "value": "DOUBLE",
-    "value_qualifier": "VARCHAR",
-    "value_is_missing": "BOOLEAN",
-    "value_is_unparseable": "BOOLEAN",
-    "upper_bound": "DOUBLE",
-    "lower_bound": "DOUBLE",
-    "source": "VARCHAR",
-    "attributes": "MAP(VARCHAR, VARCHAR)",
-    "dimensions": "MAP(VARCHAR, VARCHAR)",
-    "request_url": "VARCHAR",
-    "page": "INTEGER",
-    "record_index": "INTEGER",
-    "fetched_at": "TIMESTAMP WITH TIME ZONE",
-    "response_sha256": "VARCHAR",
-    "run_id": "VARCHAR",
-}
-
 
 def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
     readable = "value_is_missing == False and value_is_unparseable == False"
     return [
-        *c.schema(COLUMNS),
+        *c.schema(c.landing_columns(TABLE)),
         c.unique(["record_id"]),
         c.unique(["request_url", "record_index"]),
         *c.not_null(["series_code", "geo_area_m49", "time_period_start_raw", "value_is_missing",
