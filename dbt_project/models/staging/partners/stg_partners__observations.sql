@@ -7,13 +7,9 @@ select
     geo_area_m49,
     period_label,
     period_start,
-    sex,
-    age_group,
-    disability_status,
-    location,
-    income_quantile,
-    migratory_status,
-    population_group,
+    {%- for dimension in var('dimensions') %}
+    {{ dimension }},
+    {%- endfor %}
     extra_dimensions,
     value,
     value_raw,
