@@ -8,7 +8,9 @@ from datetime import date
 import duckdb
 import pytest
 
-from ingestion.partners.codes import MISSING_MARKERS, UNIT_RANGES, is_valid_code, label_key
+from ingestion import canonical
+from ingestion.partners.codes import (CODE_LISTS, DIMENSIONS, MISSING_MARKERS, TOTAL, UNIT_RANGES, is_valid_code,
+                                      label_key)
 from ingestion.partners.periods import parse_period
 from ingestion.partners.rules import _number
 from tests.conftest import REPO
@@ -120,10 +122,20 @@ def test_many_cells_keep_their_order():
      ("unit", "PER_100000_POP", True), ("unit", "PER_10000", False),
      ("series_code", "SH_OOP_XPD_EARNNET40", True), ("series_code", "sh oop", False),
      ("indicator_code", "3.8.2", True), ("indicator_code", "16.b.1", True), ("indicator_code", "3.8", False),
-     ("migratory_status", "IDP", True), ("province", "HER", True), ("province", "Hérat", False)],
+     ("migratory_status", "IDP", True), ("province", "HER", True), ("province", "Hérat", False),
+     # closed lists are the vocabulary seed's (what the marts use): unknown (_U) is a code there
+     ("sex", "_U", True), ("location", "_U", True), ("disability_status", "_U", True), ("income_quantile", "B40", True)],
 )
 def test_canonical_codes(field, code, valid):
     assert is_valid_code(field, code) is valid
+
+
+def test_closed_code_lists_and_dimensions_are_the_canonical_model():
+    model = canonical.load()
+    assert DIMENSIONS == model.dimensions and TOTAL == model.total_code
+    assert set(CODE_LISTS) == set(model.closed_code_lists)
+    for dimension, codes in CODE_LISTS.items():
+        assert codes == canonical.code_list(dimension) and TOTAL in codes
 
 
 def test_partner_units_and_their_ranges_are_the_ones_dbt_loads():

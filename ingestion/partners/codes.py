@@ -12,21 +12,16 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from ingestion.canonical import unit_ranges
+from ingestion import canonical
 
-TOTAL = "_T"
+_MODEL = canonical.load()
 
-# The disaggregations the published fact table has a column for. A partner's other breakdowns
-# (ethnicity, region, ...) are kept, by name, in ``extra_dimensions``.
-DIMENSIONS = (
-    "sex",
-    "age_group",
-    "disability_status",
-    "location",
-    "income_quantile",
-    "migratory_status",
-    "population_group",
-)
+# The code every code list has for "everyone": a blank cell (or no such column) means it.
+TOTAL = _MODEL.total_code
+
+# The disaggregations the published fact table has a column for (dbt_project.yml ``vars.dimensions``).
+# A partner's other breakdowns (ethnicity, region, ...) are kept, by name, in ``extra_dimensions``.
+DIMENSIONS: tuple[str, ...] = _MODEL.dimensions
 
 # Fields a contract can take from a column or a constant (besides the dimensions).
 FIELDS = (
@@ -48,18 +43,16 @@ CODED_FIELDS = ("indicator_code", "series_code", "geo_area_m49", "unit", "nature
 # A row without one of these cannot be placed, so it is set aside.
 KEY_FIELDS = ("series_code", "geo_area_m49", "period", "unit")
 
-# Closed code lists (SDMX): anything else must be mapped by the contract's vocabulary.
+# Closed code lists (``vars.closed_code_lists``): their codes are the vocabulary seed's, the same the
+# marts use, ``_U`` (unknown) included; anything else must be mapped by the contract's vocabulary.
 CODE_LISTS: dict[str, frozenset[str]] = {
-    "sex": frozenset({"F", "M", TOTAL}),
-    "location": frozenset({"U", "R", TOTAL}),
-    "disability_status": frozenset({"PD", "PWD", TOTAL}),
-    "income_quantile": frozenset({"Q1", "Q2", "Q3", "Q4", "Q5", TOTAL}),
+    dimension: canonical.code_list(dimension) for dimension in _MODEL.closed_code_lists
 }
 
 _GENERIC_CODE = r"[A-Z0-9_]{1,40}"
 # Open code lists: any code of the right shape (the contract documents its choices).
 CODE_PATTERNS: dict[str, re.Pattern[str]] = {
-    "age_group": re.compile(r"_T|Y\d{1,3}T\d{1,3}|Y_GE\d{1,3}|Y_LT\d{1,3}|Y\d{1,3}"),
+    "age_group": re.compile(re.escape(TOTAL) + r"|Y\d{1,3}T\d{1,3}|Y_GE\d{1,3}|Y_LT\d{1,3}|Y\d{1,3}"),
     "migratory_status": re.compile(_GENERIC_CODE),
     "population_group": re.compile(_GENERIC_CODE),
     "series_code": re.compile(r"[A-Z][A-Z0-9_]{1,59}"),
@@ -70,7 +63,7 @@ CODE_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 
 # Units and the range a value in that unit can take (None: unbounded on that side): seed ``units``.
-UNIT_RANGES: dict[str, tuple[float | None, float | None]] = unit_ranges()
+UNIT_RANGES: dict[str, tuple[float | None, float | None]] = canonical.unit_ranges()
 
 # Cell contents that mean "no value" (compared after trimming and lower-casing). ``x`` is what
 # statistics offices write for a suppressed cell; ``n/d`` is French "non disponible".
