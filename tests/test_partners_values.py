@@ -12,7 +12,7 @@ from ingestion import canonical
 from ingestion.partners.codes import (CODE_LISTS, DIMENSIONS, MISSING_MARKERS, TOTAL, UNIT_RANGES, is_valid_code,
                                       label_key)
 from ingestion.partners.periods import parse_period
-from ingestion.partners.rules import _number
+from ingestion.partners.evaluate.numbers import number_parse
 from tests.conftest import REPO
 
 
@@ -49,10 +49,10 @@ def test_unreadable_periods(raw):
 
 
 def _parse(cells: list[str | None], decimal: str) -> list[tuple]:
-    levels = _number("cell", "v", decimal, sorted(MISSING_MARKERS))
+    levels = number_parse("cell", "v", decimal, sorted(MISSING_MARKERS))
     query = "with n0 as (select * from (select unnest(?::varchar[]) as cell, unnest(range(?)) as i))"
     query += "".join(f", n{depth + 1} as (select *, {', '.join(items)} from n{depth})" for depth, items in enumerate(levels))
-    # value_qualifier as rules.evaluate lands it: only beside a number
+    # value_qualifier as evaluate lands it: only beside a number
     query += f" select v_num, case when v_num is not null then v_qual end, v_missing, v_pct from n{len(levels)} order by i"
     return duckdb.connect().execute(query, [cells, len(cells)]).fetchall()
 

@@ -38,13 +38,13 @@ from ingestion.partners.land import (
 from ingestion.partners.read import CELLS, FileRejected, StagedFile, stage_file
 from ingestion.partners.report import write_partner_reports
 from ingestion.partners.results import FileIngestResult, batch_id_for
-from ingestion.partners.rules import EVAL, LOOKUP, PERIODS, Evaluation, decimal_separator, evaluate
+from ingestion.partners.evaluate import EVAL, TEMP_TABLES, Evaluation, evaluate
 from ingestion.partners.sniff import Sniff, sniff_file
 from ingestion.warehouse import transaction
 
 log = logging.getLogger(__name__)
 
-_TEMP_TABLES = (LOOKUP, PERIODS, CELLS)
+_TEMP_TABLES = (*TEMP_TABLES, CELLS)
 # DuckDB's memory while partner files are read: a 1,000,000-row file needs about half of it; a
 # larger file spills its staged cells to disk rather than growing the process.
 MEMORY_LIMIT = "768MB"
@@ -202,7 +202,7 @@ def ingest_file(
                                         "Nothing to do: it is read again at the next run, once it has finished copying.")])
         notes = _notes(staged, evaluation)
         counts = land_file(con, version=version, contract=contract, file_entry=spec.label, file_format=spec.format,
-                           staged=staged, evaluation=evaluation, decimal=decimal_separator(spec, staged), notes=notes,
+                           staged=staged, evaluation=evaluation, decimal=evaluation.decimal, notes=notes,
                            batch_id=batch_id, run_id=run_id, ingested_at=now)
         result.status = "loaded_with_rejections" if counts.quarantined else "loaded"
         result.rows_read = staged.rows_read

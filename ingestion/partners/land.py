@@ -23,7 +23,7 @@ import pandas as pd
 from ingestion.partners.codes import DIMENSIONS, TOTAL, Problem
 from ingestion.partners.contract import Contract
 from ingestion.partners.read import CELLS, StagedFile
-from ingestion.partners.rules import EVAL, KEY, RAW_CELL_CHARS, Evaluation, Layout, raw_values_json
+from ingestion.partners.evaluate import EVAL, KEY, RAW_CELL_CHARS, Evaluation, Layout, raw_values_json
 from ingestion.sql import literal
 from ingestion.warehouse import transaction
 
@@ -283,7 +283,7 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection, partner_id: str, source_fil
                left(r.value_raw, {RAW_CELL_CHARS}) as reason_value,
                'same breakdown in rows ' || array_to_string(list_sort(list_distinct(r.all_rows))[1:10], ', ')
                    || case when len(list_distinct(r.all_rows)) > 10 then ' and more' else '' end as reason_detail,
-               {raw_values_json(staged.headers, 'c', layout)} as raw_values
+               {raw_values_json(staged.headers, 'c', layout.withheld_positions)} as raw_values
         from ranked r join {CELLS} c on c.rowid = r.source_row - 1
         where r.n > 1 and (r.n_values > 1 or r.position > 1)
     """, params)
