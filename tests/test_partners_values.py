@@ -9,10 +9,17 @@ import duckdb
 import pytest
 
 from ingestion import canonical
-from ingestion.partners.codes import (CODE_LISTS, DIMENSIONS, MISSING_MARKERS, TOTAL, UNIT_RANGES, is_valid_code,
-                                      label_key)
-from ingestion.partners.periods import parse_period
+from ingestion.partners.codes import (
+    CODE_LISTS,
+    DIMENSIONS,
+    MISSING_MARKERS,
+    TOTAL,
+    UNIT_RANGES,
+    is_valid_code,
+    label_key,
+)
 from ingestion.partners.evaluate.numbers import number_parse
+from ingestion.partners.periods import parse_period
 from tests.conftest import REPO
 
 

@@ -23,6 +23,7 @@ import duckdb
 
 from ingestion.partners.codes import Problem
 from ingestion.partners.contract import Contract, ContractError, contract_path, load_contract
+from ingestion.partners.evaluate import EVAL, TEMP_TABLES, Evaluation, evaluate
 from ingestion.partners.inbox import list_partners, partner_dir, partner_entries, real_dir, validate_partner_id
 from ingestion.partners.kobo import ingest_kobo_file, withdraw_kobo_rows
 from ingestion.partners.land import (
@@ -38,7 +39,6 @@ from ingestion.partners.land import (
 from ingestion.partners.read import CELLS, FileRejected, StagedFile, stage_file
 from ingestion.partners.report import write_partner_reports
 from ingestion.partners.results import FileIngestResult, batch_id_for
-from ingestion.partners.evaluate import EVAL, TEMP_TABLES, Evaluation, evaluate
 from ingestion.partners.sniff import Sniff, sniff_file
 from ingestion.warehouse import transaction
 

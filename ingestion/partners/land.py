@@ -22,8 +22,8 @@ import pandas as pd
 
 from ingestion.partners.codes import DIMENSIONS, TOTAL, Problem
 from ingestion.partners.contract import Contract
-from ingestion.partners.read import CELLS, StagedFile
 from ingestion.partners.evaluate import EVAL, KEY, RAW_CELL_CHARS, Evaluation, Layout, raw_values_json
+from ingestion.partners.read import CELLS, StagedFile
 from ingestion.sql import literal
 from ingestion.warehouse import transaction
 
