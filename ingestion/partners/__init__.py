@@ -12,7 +12,8 @@ The public API (everything a Dagster asset or sensor needs):
 """
 
 from ingestion.partners.codes import REASONS, Problem
-from ingestion.partners.contract import Contract, ContractError, load_contract
+from ingestion.partners.contract import Contract, ContractError
+from ingestion.partners.contract_load import load_contract
 from ingestion.partners.inbox import (
     InboxFile,
     InvalidPartnerIdError,

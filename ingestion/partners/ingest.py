@@ -22,7 +22,8 @@ from typing import Any
 import duckdb
 
 from ingestion.partners.codes import Problem
-from ingestion.partners.contract import Contract, ContractError, contract_path, load_contract
+from ingestion.partners.contract import Contract, ContractError
+from ingestion.partners.contract_load import contract_path, load_contract
 from ingestion.partners.evaluate import EVAL, TEMP_TABLES, Evaluation, evaluate
 from ingestion.partners.inbox import list_partners, partner_dir, partner_entries, real_dir, validate_partner_id
 from ingestion.partners.kobo import ingest_kobo_file, withdraw_kobo_rows
