@@ -15,22 +15,21 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from ingestion.kobo.inbox import ingest_kobo_file, withdraw_kobo_rows
 from ingestion.partners.codes import Problem
+from ingestion.partners.context import FileContext, FileVersion
 from ingestion.partners.contract import Contract, ContractError
 from ingestion.partners.contract_load import contract_path, load_contract
 from ingestion.partners.evaluate import EVAL, TEMP_TABLES, Evaluation, evaluate
 from ingestion.partners.inbox import list_partners, partner_dir, partner_entries, real_dir, validate_partner_id
-from ingestion.partners.kobo import ingest_kobo_file, withdraw_kobo_rows
 from ingestion.partners.land import (
     WITHDRAWN_NOTE,
-    FileVersion,
-    ensure_schema,
     land_file,
     previous_version,
     record_failure,
@@ -39,8 +38,9 @@ from ingestion.partners.land import (
 )
 from ingestion.partners.read import CELLS, FileRejected, StagedFile, stage_file
 from ingestion.partners.report import write_partner_reports
-from ingestion.partners.results import FileIngestResult, batch_id_for
-from ingestion.partners.sniff import Sniff, sniff_file
+from ingestion.partners.results import FileIngestResult
+from ingestion.partners.schema import ensure_schema
+from ingestion.partners.sniff import sniff_file
 from ingestion.warehouse import transaction
 
 log = logging.getLogger(__name__)
@@ -112,11 +112,6 @@ def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"drop table if exists temp.{table}")
 
 
-def _version(partner_id: str, path: Path, sniff: Sniff) -> FileVersion:
-    modified = datetime.fromtimestamp(sniff.mtime_ns / 1e9, tz=timezone.utc)
-    return FileVersion(partner_id, path.name, sniff.sha256, sniff.size, modified)
-
-
 def _notes(staged: StagedFile, evaluation: Evaluation | None) -> list[str]:
     notes = list(staged.notes)
     if staged.personal_removed:
@@ -156,12 +151,12 @@ def ingest_file(
     except OSError as exc:
         return FileIngestResult(partner_id, path.name, "", "retry", errors=[Problem(
             "unreadable", f"the file could not be opened ({exc.strerror})", "We will try again at the next run.")])
-    version = _version(partner_id, path, sniff)
     spec = contract.spec_for(path.name)
+    ctx = FileContext(con, FileVersion.of(partner_id, path, sniff), contract, spec, contract.sha256, run_id, now,
+                      pii_salt)
     if spec is not None and spec.format == "kobo":  # its rows go to raw_kobo*, through the survey contract
-        return ingest_kobo_file(con, contract, spec, path, sniff, version, pii_salt=pii_salt, run_id=run_id, now=now)
-    batch_id = batch_id_for(sniff.sha256, contract.sha256)
-    result = FileIngestResult(partner_id, path.name, sniff.sha256, "unchanged", batch_id=batch_id)
+        return ingest_kobo_file(ctx, path, sniff)
+    result = FileIngestResult(partner_id, path.name, sniff.sha256, "unchanged", batch_id=ctx.batch_id)
 
     previous = previous_version(con, partner_id, path.name)
     if (previous and previous["sha256"] == sniff.sha256 and previous["contract_sha256"] == contract.sha256
@@ -202,9 +197,7 @@ def ingest_file(
             raise FileRejected([Problem("file_changed_during_read", "the file changed while it was being read",
                                         "Nothing to do: it is read again at the next run, once it has finished copying.")])
         notes = _notes(staged, evaluation)
-        counts = land_file(con, version=version, contract=contract, file_entry=spec.label, file_format=spec.format,
-                           staged=staged, evaluation=evaluation, decimal=evaluation.decimal, notes=notes,
-                           batch_id=batch_id, run_id=run_id, ingested_at=now)
+        counts = land_file(ctx, staged, evaluation, notes)
         result.status = "loaded_with_rejections" if counts.quarantined else "loaded"
         result.rows_read = staged.rows_read
         result.observations_landed = counts.landed
@@ -226,9 +219,7 @@ def ingest_file(
     finally:
         _drop_temp_tables(con)
     if result.status in ("rejected", "retry"):
-        record_failure(con, version=version, contract=contract, file_entry=spec.label if spec else None,
-                       file_format=spec.format if spec else None, problems=result.errors, notes=result.notes,
-                       status=result.status, staged=staged, batch_id=batch_id, run_id=run_id, ingested_at=now)
+        record_failure(ctx, result.errors, result.notes, result.status, staged)
     return result
 
 
@@ -375,11 +366,9 @@ def _without_contract(con, partner_id: str, path: Path, problems: list[Problem],
     except OSError as exc:
         return FileIngestResult(partner_id, path.name, "", "retry", errors=[Problem(
             "unreadable", f"the file could not be opened ({exc.strerror})", "We will try again at the next run.")])
-    version = _version(partner_id, path, sniff)
-    batch_id = batch_id_for(sniff.sha256, "")
-    record_failure(con, version=version, contract=None, file_entry=None, file_format=None, problems=problems,
-                   notes=[], status="rejected", staged=None, batch_id=batch_id, run_id=run_id, ingested_at=now)
-    return FileIngestResult(partner_id, path.name, sniff.sha256, "rejected", errors=list(problems), batch_id=batch_id)
+    ctx = FileContext(con, FileVersion.of(partner_id, path, sniff), None, None, "", run_id, now)
+    record_failure(ctx, problems, [], "rejected")
+    return FileIngestResult(partner_id, path.name, sniff.sha256, "rejected", errors=list(problems), batch_id=ctx.batch_id)
 
 
 def ingest_inbox(
