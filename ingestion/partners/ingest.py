@@ -41,6 +41,7 @@ from ingestion.partners.report import write_partner_reports
 from ingestion.partners.results import FileIngestResult
 from ingestion.partners.schema import ensure_schema
 from ingestion.partners.sniff import sniff_file
+from ingestion.sql import literal
 from ingestion.warehouse import transaction
 
 log = logging.getLogger(__name__)
@@ -242,12 +243,12 @@ def memory_budget(con: duckdb.DuckDBPyConnection, limit: str | None) -> Iterator
     current = con.execute("select current_setting('memory_limit')").fetchone()[0]
     lower = limit is not None and _size(limit) < _size(current)
     if lower:
-        con.execute(f"set memory_limit = '{limit}'")
+        con.execute(f"set memory_limit = {literal(limit)}")
     try:
         yield
     finally:
         if lower:
-            con.execute(f"set memory_limit = '{current}'")
+            con.execute(f"set memory_limit = {literal(current)}")
 
 
 def ingest_partner(

@@ -12,6 +12,8 @@ from ingestion.partners.evaluate.sqltext import filled
 from ingestion.partners.read import CELLS, StagedFile
 from ingestion.sql import literal
 
+PERCENT = "PT"  # the unit a value written with a % sign must have (seed units)
+
 
 @dataclass(frozen=True)
 class Rows:
@@ -86,7 +88,7 @@ def row_checks(staged: StagedFile, cells: FieldCells, value_header: str) -> list
     if "sample_size" in raw:
         checks.append(Check("not ss_missing and (ss_num is null or ss_num < 0 or ss_num <> floor(ss_num) or ss_qual is not null or ss_pct)",
                             "invalid_sample_size", header["sample_size"], raw["sample_size"]))
-    checks.append(Check("v_pct and unit <> 'PT'", "unit_mismatch", value_header, "vcell", "'the unit of this row is ' || unit"))
+    checks.append(Check(f"v_pct and unit <> {literal(PERCENT)}", "unit_mismatch", value_header, "vcell", "'the unit of this row is ' || unit"))
     checks.append(Check(range_violation("unit", "v_num"), "value_out_of_range", value_header, "vcell", range_text("unit")))
     if "lower_bound" in raw or "upper_bound" in raw:
         low = "lb_num" if "lower_bound" in raw else "null"
