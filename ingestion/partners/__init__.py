@@ -61,7 +61,7 @@ _EXPORTS = {
     "validate_partner_id": "inbox",
     "FileIngestResult": "results",
     "batch_id_for": "results",
-    "PartnerIngestResult": "ingest",
+    "PartnerIngestResult": "results",
     "ingest_file": "ingest",
     "ingest_inbox": "ingest",
     "ingest_partner": "ingest",

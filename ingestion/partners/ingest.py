@@ -14,10 +14,8 @@ import re
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
@@ -38,7 +36,7 @@ from ingestion.partners.land import (
 )
 from ingestion.partners.read import CELLS, FileRejected, StagedFile, stage_file
 from ingestion.partners.report import write_partner_reports
-from ingestion.partners.results import FileIngestResult
+from ingestion.partners.results import FileIngestResult, PartnerIngestResult
 from ingestion.partners.schema import ensure_schema
 from ingestion.partners.sniff import sniff_file
 from ingestion.sql import literal
@@ -50,61 +48,6 @@ _TEMP_TABLES = (*TEMP_TABLES, CELLS)
 # DuckDB's memory while partner files are read: a 1,000,000-row file needs about half of it; a
 # larger file spills its staged cells to disk rather than growing the process.
 MEMORY_LIMIT = "768MB"
-
-
-@dataclass
-class PartnerIngestResult:
-    partner_id: str
-    partner_name: str | None
-    contract_path: Path | None
-    files: list[FileIngestResult] = field(default_factory=list)
-    errors: list[Problem] = field(default_factory=list)  # partner-level: no or invalid contract
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # inbox entries not read, with why
-    report_markdown: Path | None = None
-    report_html: Path | None = None
-
-    @property
-    def observations_landed(self) -> int:
-        return sum(item.observations_landed for item in self.files)
-
-    @property
-    def observations_quarantined(self) -> int:
-        return sum(item.observations_quarantined for item in self.files)
-
-    @property
-    def rejected_by_reason(self) -> dict[str, int]:
-        totals: dict[str, int] = {}
-        for item in self.files:
-            for reason, count in item.rejected_by_reason.items():
-                totals[reason] = totals.get(reason, 0) + count
-        return dict(sorted(totals.items()))
-
-    @property
-    def failed_files(self) -> list[FileIngestResult]:
-        return [item for item in self.files if item.status in ("rejected", "retry")]
-
-    def metadata(self) -> dict[str, Any]:
-        """Plain JSON-able figures for a Dagster asset's metadata."""
-        return {
-            "partner_id": self.partner_id,
-            "partner_name": self.partner_name,
-            "files": len(self.files),
-            "files_failed": len(self.failed_files),
-            "observations_landed": self.observations_landed,
-            "observations_quarantined": self.observations_quarantined,
-            "rejected_by_reason": self.rejected_by_reason,
-            "partner_errors": [problem.message for problem in self.errors],
-            "report_markdown": str(self.report_markdown) if self.report_markdown else None,
-            "report_html": str(self.report_html) if self.report_html else None,
-            "per_file": {
-                item.file_name: {
-                    "status": item.status, "sha256": item.sha256, "landed": item.observations_landed,
-                    "quarantined": item.observations_quarantined, "rejected_by_reason": item.rejected_by_reason,
-                    "errors": [problem.message for problem in item.errors],
-                    "report_markdown": str(item.report_markdown) if item.report_markdown else None,
-                } for item in self.files
-            },
-        }
 
 
 def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
