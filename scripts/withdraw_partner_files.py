@@ -22,7 +22,7 @@ from dotenv import load_dotenv  # noqa: E402
 from ingestion.config import PROJECT_ROOT, load_settings  # noqa: E402
 from ingestion.partners.ingest import withdraw_files  # noqa: E402
 from ingestion.partners.inbox import validate_partner_id  # noqa: E402
-from ingestion.partners.land import ensure_schema  # noqa: E402
+from ingestion.partners.schema import ensure_schema  # noqa: E402
 from ingestion.warehouse import connect  # noqa: E402
 
 

@@ -466,7 +466,7 @@ def test_the_memory_budget_is_restored(ws):
 
 
 def test_columns_with_many_distinct_labels_are_looked_up_by_join(ws):
-    # More than rules.CASE_LIMIT (200) distinct texts: the lookup goes through a table instead.
+    # More than evaluate.labels.CASE_LIMIT (200) distinct texts: the lookup goes through a table instead.
     ws.contract("many", """\
 contract_version: 1
 partner: {id: many, name: Many labels, type: civil_society}

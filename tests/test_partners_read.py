@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 
 from ingestion.partners import load_contract
-from ingestion.partners.read import CELLS, FileRejected, detect_delimiter, stage_file
+from ingestion.partners.read import CELLS, FileRejected, stage_file
+from ingestion.partners.read.delimited import detect_delimiter
 from ingestion.partners.sniff import choose_encoding, sniff_file
-
 
 CONTRACT = """\
 contract_version: 1

@@ -8,9 +8,18 @@ from datetime import date
 import duckdb
 import pytest
 
-from ingestion.partners.codes import MISSING_MARKERS, UNIT_RANGES, is_valid_code, label_key
+from ingestion import canonical
+from ingestion.partners.codes import (
+    CODE_LISTS,
+    DIMENSIONS,
+    MISSING_MARKERS,
+    TOTAL,
+    UNIT_RANGES,
+    is_valid_code,
+    label_key,
+)
+from ingestion.partners.evaluate.numbers import number_parse
 from ingestion.partners.periods import parse_period
-from ingestion.partners.rules import _number
 from tests.conftest import REPO
 
 
@@ -47,10 +56,10 @@ def test_unreadable_periods(raw):
 
 
 def _parse(cells: list[str | None], decimal: str) -> list[tuple]:
-    levels = _number("cell", "v", decimal, sorted(MISSING_MARKERS))
+    levels = number_parse("cell", "v", decimal, sorted(MISSING_MARKERS))
     query = "with n0 as (select * from (select unnest(?::varchar[]) as cell, unnest(range(?)) as i))"
     query += "".join(f", n{depth + 1} as (select *, {', '.join(items)} from n{depth})" for depth, items in enumerate(levels))
-    # value_qualifier as rules.evaluate lands it: only beside a number
+    # value_qualifier as evaluate lands it: only beside a number
     query += f" select v_num, case when v_num is not null then v_qual end, v_missing, v_pct from n{len(levels)} order by i"
     return duckdb.connect().execute(query, [cells, len(cells)]).fetchall()
 
@@ -120,10 +129,20 @@ def test_many_cells_keep_their_order():
      ("unit", "PER_100000_POP", True), ("unit", "PER_10000", False),
      ("series_code", "SH_OOP_XPD_EARNNET40", True), ("series_code", "sh oop", False),
      ("indicator_code", "3.8.2", True), ("indicator_code", "16.b.1", True), ("indicator_code", "3.8", False),
-     ("migratory_status", "IDP", True), ("province", "HER", True), ("province", "Hérat", False)],
+     ("migratory_status", "IDP", True), ("province", "HER", True), ("province", "Hérat", False),
+     # closed lists are the vocabulary seed's (what the marts use): unknown (_U) is a code there
+     ("sex", "_U", True), ("location", "_U", True), ("disability_status", "_U", True), ("income_quantile", "B40", True)],
 )
 def test_canonical_codes(field, code, valid):
     assert is_valid_code(field, code) is valid
+
+
+def test_closed_code_lists_and_dimensions_are_the_canonical_model():
+    model = canonical.load()
+    assert DIMENSIONS == model.dimensions and TOTAL == model.total_code
+    assert set(CODE_LISTS) == set(model.closed_code_lists)
+    for dimension, codes in CODE_LISTS.items():
+        assert codes == canonical.code_list(dimension) and TOTAL in codes
 
 
 def test_partner_units_and_their_ranges_are_the_ones_dbt_loads():

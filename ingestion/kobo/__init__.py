@@ -7,6 +7,10 @@ Public API (plain Python; Dagster assets call these):
 - :func:`ingest_kobo_export`: one export file (CSV or XLSX) from the partner inbox.
 - :func:`ingest_kobo_api` with a :class:`KoboClient`: one asset pulled from the API v2.
 - :func:`land_contract`: the contract's survey, field and indicator tables alone.
+
+``ingestion.kobo.inbox`` (an export arriving through a partner's inbox folder, tracked in ``raw_partners.files``)
+and ``inbox_report`` (its page in the partner's report) build on ``ingestion.partners`` and are not imported
+here: ``ingestion.partners.contract`` imports this package, so importing them here would close a cycle.
 """
 
 from ingestion.kobo.client import KoboClient, kobo_client_from_settings

@@ -12,21 +12,16 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from ingestion.canonical import unit_ranges
+from ingestion import canonical
 
-TOTAL = "_T"
+_MODEL = canonical.load()
 
-# The disaggregations the published fact table has a column for. A partner's other breakdowns
-# (ethnicity, region, ...) are kept, by name, in ``extra_dimensions``.
-DIMENSIONS = (
-    "sex",
-    "age_group",
-    "disability_status",
-    "location",
-    "income_quantile",
-    "migratory_status",
-    "population_group",
-)
+# The code every code list has for "everyone": a blank cell (or no such column) means it.
+TOTAL = _MODEL.total_code
+
+# The disaggregations the published fact table has a column for (dbt_project.yml ``vars.dimensions``).
+# A partner's other breakdowns (ethnicity, region, ...) are kept, by name, in ``extra_dimensions``.
+DIMENSIONS: tuple[str, ...] = _MODEL.dimensions
 
 # Fields a contract can take from a column or a constant (besides the dimensions).
 FIELDS = (
@@ -48,18 +43,16 @@ CODED_FIELDS = ("indicator_code", "series_code", "geo_area_m49", "unit", "nature
 # A row without one of these cannot be placed, so it is set aside.
 KEY_FIELDS = ("series_code", "geo_area_m49", "period", "unit")
 
-# Closed code lists (SDMX): anything else must be mapped by the contract's vocabulary.
+# Closed code lists (``vars.closed_code_lists``): their codes are the vocabulary seed's, the same the
+# marts use, ``_U`` (unknown) included; anything else must be mapped by the contract's vocabulary.
 CODE_LISTS: dict[str, frozenset[str]] = {
-    "sex": frozenset({"F", "M", TOTAL}),
-    "location": frozenset({"U", "R", TOTAL}),
-    "disability_status": frozenset({"PD", "PWD", TOTAL}),
-    "income_quantile": frozenset({"Q1", "Q2", "Q3", "Q4", "Q5", TOTAL}),
+    dimension: canonical.code_list(dimension) for dimension in _MODEL.closed_code_lists
 }
 
 _GENERIC_CODE = r"[A-Z0-9_]{1,40}"
 # Open code lists: any code of the right shape (the contract documents its choices).
 CODE_PATTERNS: dict[str, re.Pattern[str]] = {
-    "age_group": re.compile(r"_T|Y\d{1,3}T\d{1,3}|Y_GE\d{1,3}|Y_LT\d{1,3}|Y\d{1,3}"),
+    "age_group": re.compile(re.escape(TOTAL) + r"|Y\d{1,3}T\d{1,3}|Y_GE\d{1,3}|Y_LT\d{1,3}|Y\d{1,3}"),
     "migratory_status": re.compile(_GENERIC_CODE),
     "population_group": re.compile(_GENERIC_CODE),
     "series_code": re.compile(r"[A-Z][A-Z0-9_]{1,59}"),
@@ -70,7 +63,7 @@ CODE_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 
 # Units and the range a value in that unit can take (None: unbounded on that side): seed ``units``.
-UNIT_RANGES: dict[str, tuple[float | None, float | None]] = unit_ranges()
+UNIT_RANGES: dict[str, tuple[float | None, float | None]] = canonical.unit_ranges()
 
 # Cell contents that mean "no value" (compared after trimming and lower-casing). ``x`` is what
 # statistics offices write for a suppressed cell; ``n/d`` is French "non disponible".
@@ -186,102 +179,6 @@ REASONS: dict[str, Reason] = {
         "This row repeats an earlier row exactly (same group, same value). The earlier row was kept.",
         "Nothing to do; you may delete the repeated row next time.",
     ),
-}
-
-
-@dataclass(frozen=True)
-class KoboReason:
-    """Why a KoBo interview (submission) was set aside, in the words the partner reads."""
-
-    one: str  # "pilot interview before the launch date": for a count of 1
-    many: str  # "pilot interviews before the launch date"
-    explanation: str
-    fix: str
-
-    def counted(self, count: int) -> str:
-        return f"{count:,} {self.one if count == 1 else self.many}"
-
-
-# The reasons ingestion.kobo gives in raw_kobo.exclusions (submissions and repeat rows), in the
-# order a partner should read them: what needs their action first, then what is expected.
-KOBO_REASONS: dict[str, KoboReason] = {
-    "malformed_row": KoboReason(
-        "unreadable row", "unreadable rows",
-        "The row could not be read as an interview: it has more or fewer cells than the column names.",
-        "Export the data again from KoBoToolbox and send the file without editing it. If it happens again, tell us.",
-    ),
-    "missing_key": KoboReason(
-        "interview without its KoBo identifier", "interviews without their KoBo identifier",
-        "The row has no `_uuid` (nor `meta/rootUuid`), so it cannot be told apart from other interviews or from "
-        "its later edits.",
-        "Export again from KoBoToolbox keeping every meta column (`_uuid`, `_id`, `_submission_time`).",
-    ),
-    "field_conflict": KoboReason(
-        "interview answering one question twice, differently", "interviews answering one question twice, differently",
-        "The interview answers the same question in two places of the form (a question that moved between form "
-        "versions), with two different answers; we cannot tell which is right.",
-        "Correct the interview in KoBoToolbox so that only one place is answered, then export again.",
-    ),
-    "conflicting_duplicate": KoboReason(
-        "interview sent twice with different answers", "interviews sent twice with different answers",
-        "Several copies of one interview (the same KoBo identifier) have different answers, and no edit says which "
-        "one replaces the others, so none of them is used.",
-        "In KoBoToolbox, delete the wrong copies (or edit the interview) and export again.",
-    ),
-    "not_approved": KoboReason(
-        "interview not approved", "interviews not approved",
-        "A supervisor set the interview's validation status to `Not Approved` in KoBoToolbox.",
-        "Nothing to do if the decision stands. If the interview was checked and is fine, change its validation "
-        "status in KoBoToolbox and export again.",
-    ),
-    "test_before_launch": KoboReason(
-        "pilot interview before the launch date", "pilot interviews before the launch date",
-        "The interview was submitted before the survey's launch date in its survey contract, so it counts as a "
-        "pilot (practice) interview.",
-        "Nothing to do if these were practice interviews. If the launch date is wrong, tell us the right one and "
-        "we will correct the survey contract.",
-    ),
-    "test_tagged": KoboReason(
-        "interview tagged as a test", "interviews tagged as tests",
-        "The interview carries a tag in KoBoToolbox that your survey contract reserves for test interviews "
-        "(such as `test` or `pilot`).",
-        "Nothing to do if it was a test. If it is a real interview, remove the tag in KoBoToolbox and export again.",
-    ),
-    "duplicate": KoboReason(
-        "re-sent copy of an interview", "re-sent copies of interviews",
-        "The same interview, with the same answers, is in the file more than once (usually a phone sent it "
-        "twice). The first copy was kept.",
-        "Nothing to do.",
-    ),
-    "superseded_edit": KoboReason(
-        "earlier version replaced by an edit", "earlier versions replaced by an edit",
-        "The interview was edited in KoBoToolbox and the file holds both versions; the edited one was kept.",
-        "Nothing to do.",
-    ),
-    "orphan_repeat_row": KoboReason(
-        "repeat-group row without its interview", "repeat-group rows without their interview",
-        "A row of a repeat group (for example a household member) refers to no interview of the file.",
-        "Export again from KoBoToolbox as XLS with every sheet and without removing columns (`_index`, "
-        "`_parent_index`).",
-    ),
-    "parent_excluded": KoboReason(
-        "repeat-group row of an interview set aside", "repeat-group rows of interviews set aside",
-        "The row belongs to an interview that was set aside for one of the reasons above.",
-        "Nothing more to do than for its interview.",
-    ),
-}
-
-# What a KoBo answer problem counted in raw_kobo.field_issues means; the answer itself is never shown.
-KOBO_FIELD_ISSUES: dict[str, str] = {
-    "unmapped_code": "a choice that is not in the survey contract's list (kept as `unmapped`)",
-    "out_of_range": "a number outside the range agreed in the survey contract (left empty)",
-    "invalid_integer": "not a whole number (left empty)",
-    "invalid_decimal": "not a number (left empty)",
-    "invalid_date": "not a date (left empty)",
-    "multiple_choices_in_select_one": "several choices for a single-choice question (left empty)",
-    "summary_mismatch": "the summary column disagrees with the one-column-per-choice columns (those were used)",
-    "summary_only": "only the summary column was filled, not the one-column-per-choice columns (the summary was used)",
-    "invalid_timestamp": "a submission time that could not be read",
 }
 
 

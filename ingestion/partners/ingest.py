@@ -14,21 +14,20 @@ import re
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
+from ingestion.kobo.inbox import ingest_kobo_file, withdraw_kobo_rows
 from ingestion.partners.codes import Problem
-from ingestion.partners.contract import Contract, ContractError, contract_path, load_contract
+from ingestion.partners.context import FileContext, FileVersion
+from ingestion.partners.contract import Contract, ContractError
+from ingestion.partners.contract_load import contract_path, load_contract
+from ingestion.partners.evaluate import EVAL, TEMP_TABLES, Evaluation, evaluate
 from ingestion.partners.inbox import list_partners, partner_dir, partner_entries, real_dir, validate_partner_id
-from ingestion.partners.kobo import ingest_kobo_file, withdraw_kobo_rows
 from ingestion.partners.land import (
     WITHDRAWN_NOTE,
-    FileVersion,
-    ensure_schema,
     land_file,
     previous_version,
     record_failure,
@@ -37,83 +36,24 @@ from ingestion.partners.land import (
 )
 from ingestion.partners.read import CELLS, FileRejected, StagedFile, stage_file
 from ingestion.partners.report import write_partner_reports
-from ingestion.partners.results import FileIngestResult, batch_id_for
-from ingestion.partners.rules import EVAL, LOOKUP, PERIODS, Evaluation, decimal_separator, evaluate
-from ingestion.partners.sniff import Sniff, sniff_file
+from ingestion.partners.results import FileIngestResult, PartnerIngestResult
+from ingestion.partners.schema import ensure_schema
+from ingestion.partners.sniff import sniff_file
+from ingestion.sql import literal
 from ingestion.warehouse import transaction
 
 log = logging.getLogger(__name__)
 
-_TEMP_TABLES = (LOOKUP, PERIODS, CELLS)
+_TEMP_TABLES = (*TEMP_TABLES, CELLS)
 # DuckDB's memory while partner files are read: a 1,000,000-row file needs about half of it; a
 # larger file spills its staged cells to disk rather than growing the process.
 MEMORY_LIMIT = "768MB"
-
-
-@dataclass
-class PartnerIngestResult:
-    partner_id: str
-    partner_name: str | None
-    contract_path: Path | None
-    files: list[FileIngestResult] = field(default_factory=list)
-    errors: list[Problem] = field(default_factory=list)  # partner-level: no or invalid contract
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # inbox entries not read, with why
-    report_markdown: Path | None = None
-    report_html: Path | None = None
-
-    @property
-    def observations_landed(self) -> int:
-        return sum(item.observations_landed for item in self.files)
-
-    @property
-    def observations_quarantined(self) -> int:
-        return sum(item.observations_quarantined for item in self.files)
-
-    @property
-    def rejected_by_reason(self) -> dict[str, int]:
-        totals: dict[str, int] = {}
-        for item in self.files:
-            for reason, count in item.rejected_by_reason.items():
-                totals[reason] = totals.get(reason, 0) + count
-        return dict(sorted(totals.items()))
-
-    @property
-    def failed_files(self) -> list[FileIngestResult]:
-        return [item for item in self.files if item.status in ("rejected", "retry")]
-
-    def metadata(self) -> dict[str, Any]:
-        """Plain JSON-able figures for a Dagster asset's metadata."""
-        return {
-            "partner_id": self.partner_id,
-            "partner_name": self.partner_name,
-            "files": len(self.files),
-            "files_failed": len(self.failed_files),
-            "observations_landed": self.observations_landed,
-            "observations_quarantined": self.observations_quarantined,
-            "rejected_by_reason": self.rejected_by_reason,
-            "partner_errors": [problem.message for problem in self.errors],
-            "report_markdown": str(self.report_markdown) if self.report_markdown else None,
-            "report_html": str(self.report_html) if self.report_html else None,
-            "per_file": {
-                item.file_name: {
-                    "status": item.status, "sha256": item.sha256, "landed": item.observations_landed,
-                    "quarantined": item.observations_quarantined, "rejected_by_reason": item.rejected_by_reason,
-                    "errors": [problem.message for problem in item.errors],
-                    "report_markdown": str(item.report_markdown) if item.report_markdown else None,
-                } for item in self.files
-            },
-        }
 
 
 def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"drop view if exists temp.{EVAL}")
     for table in _TEMP_TABLES:
         con.execute(f"drop table if exists temp.{table}")
-
-
-def _version(partner_id: str, path: Path, sniff: Sniff) -> FileVersion:
-    modified = datetime.fromtimestamp(sniff.mtime_ns / 1e9, tz=timezone.utc)
-    return FileVersion(partner_id, path.name, sniff.sha256, sniff.size, modified)
 
 
 def _notes(staged: StagedFile, evaluation: Evaluation | None) -> list[str]:
@@ -155,12 +95,12 @@ def ingest_file(
     except OSError as exc:
         return FileIngestResult(partner_id, path.name, "", "retry", errors=[Problem(
             "unreadable", f"the file could not be opened ({exc.strerror})", "We will try again at the next run.")])
-    version = _version(partner_id, path, sniff)
     spec = contract.spec_for(path.name)
+    ctx = FileContext(con, FileVersion.of(partner_id, path, sniff), contract, spec, contract.sha256, run_id, now,
+                      pii_salt)
     if spec is not None and spec.format == "kobo":  # its rows go to raw_kobo*, through the survey contract
-        return ingest_kobo_file(con, contract, spec, path, sniff, version, pii_salt=pii_salt, run_id=run_id, now=now)
-    batch_id = batch_id_for(sniff.sha256, contract.sha256)
-    result = FileIngestResult(partner_id, path.name, sniff.sha256, "unchanged", batch_id=batch_id)
+        return ingest_kobo_file(ctx, path, sniff)
+    result = FileIngestResult(partner_id, path.name, sniff.sha256, "unchanged", batch_id=ctx.batch_id)
 
     previous = previous_version(con, partner_id, path.name)
     if (previous and previous["sha256"] == sniff.sha256 and previous["contract_sha256"] == contract.sha256
@@ -201,9 +141,7 @@ def ingest_file(
             raise FileRejected([Problem("file_changed_during_read", "the file changed while it was being read",
                                         "Nothing to do: it is read again at the next run, once it has finished copying.")])
         notes = _notes(staged, evaluation)
-        counts = land_file(con, version=version, contract=contract, file_entry=spec.label, file_format=spec.format,
-                           staged=staged, evaluation=evaluation, decimal=decimal_separator(spec, staged), notes=notes,
-                           batch_id=batch_id, run_id=run_id, ingested_at=now)
+        counts = land_file(ctx, staged, evaluation, notes)
         result.status = "loaded_with_rejections" if counts.quarantined else "loaded"
         result.rows_read = staged.rows_read
         result.observations_landed = counts.landed
@@ -225,9 +163,7 @@ def ingest_file(
     finally:
         _drop_temp_tables(con)
     if result.status in ("rejected", "retry"):
-        record_failure(con, version=version, contract=contract, file_entry=spec.label if spec else None,
-                       file_format=spec.format if spec else None, problems=result.errors, notes=result.notes,
-                       status=result.status, staged=staged, batch_id=batch_id, run_id=run_id, ingested_at=now)
+        record_failure(ctx, result.errors, result.notes, result.status, staged)
     return result
 
 
@@ -250,12 +186,12 @@ def memory_budget(con: duckdb.DuckDBPyConnection, limit: str | None) -> Iterator
     current = con.execute("select current_setting('memory_limit')").fetchone()[0]
     lower = limit is not None and _size(limit) < _size(current)
     if lower:
-        con.execute(f"set memory_limit = '{limit}'")
+        con.execute(f"set memory_limit = {literal(limit)}")
     try:
         yield
     finally:
         if lower:
-            con.execute(f"set memory_limit = '{current}'")
+            con.execute(f"set memory_limit = {literal(current)}")
 
 
 def ingest_partner(
@@ -374,11 +310,9 @@ def _without_contract(con, partner_id: str, path: Path, problems: list[Problem],
     except OSError as exc:
         return FileIngestResult(partner_id, path.name, "", "retry", errors=[Problem(
             "unreadable", f"the file could not be opened ({exc.strerror})", "We will try again at the next run.")])
-    version = _version(partner_id, path, sniff)
-    batch_id = batch_id_for(sniff.sha256, "")
-    record_failure(con, version=version, contract=None, file_entry=None, file_format=None, problems=problems,
-                   notes=[], status="rejected", staged=None, batch_id=batch_id, run_id=run_id, ingested_at=now)
-    return FileIngestResult(partner_id, path.name, sniff.sha256, "rejected", errors=list(problems), batch_id=batch_id)
+    ctx = FileContext(con, FileVersion.of(partner_id, path, sniff), None, None, "", run_id, now)
+    record_failure(ctx, problems, [], "rejected")
+    return FileIngestResult(partner_id, path.name, sniff.sha256, "rejected", errors=list(problems), batch_id=ctx.batch_id)
 
 
 def ingest_inbox(

@@ -9,164 +9,19 @@ a partner without a data team can act on. Every cell text is escaped: a partner'
 
 from __future__ import annotations
 
-import hashlib
-import html
 import json
-import os
-import re
-from dataclasses import dataclass
 from datetime import timezone
 from pathlib import Path
 
 import duckdb
 
-from ingestion.partners.codes import KOBO_FIELD_ISSUES, KOBO_REASONS, REASONS
+from ingestion.kobo.inbox_report import kobo_sections
+from ingestion.partners.codes import REASONS
+from ingestion.partners.document import Code, Document, Link, Strong, file_slug, rich, short, write_page
 from ingestion.partners.read import delimiter_name
 
 EXAMPLES_PER_REASON = 5
 LABELS_SHOWN = 60
-EXAMPLE_CHARS = 80
-
-
-# --- a tiny document model rendered twice -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Code:
-    text: str
-
-
-@dataclass(frozen=True)
-class Strong:
-    text: str
-
-
-@dataclass(frozen=True)
-class Link:
-    text: str
-    href: str
-
-
-Inline = str | Code | Strong | Link
-Text = Inline | list[Inline]
-
-
-def _short(text: str | None) -> str:
-    text = "" if text is None else str(text)
-    text = text.replace("\r\n", "\n").replace("\n", " ⏎ ")
-    return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
-
-
-def _md_inline(part: Text, in_table: bool = False) -> str:
-    if isinstance(part, list):
-        return "".join(_md_inline(item, in_table) for item in part)
-    if isinstance(part, Code):
-        text = part.text
-        fence = "``" if "`" in text else "`"
-        pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
-        out = f"{fence}{pad}{text}{pad}{fence}" if text else "(empty)"
-    elif isinstance(part, Strong):
-        out = f"**{_md_escape(part.text)}**"
-    elif isinstance(part, Link):
-        out = f"[{_md_escape(part.text)}]({part.href})"
-    else:
-        out = _md_escape(part)
-    return out.replace("|", "\\|") if in_table else out
-
-
-def rich(text: str) -> list[Inline]:
-    """Our own texts (codes.REASONS) mark code with backticks: `12.5`."""
-    parts: list[Inline] = []
-    for index, piece in enumerate(text.split("`")):
-        if piece:
-            parts.append(Code(piece) if index % 2 else piece)
-    return parts
-
-
-def _md_escape(text: str) -> str:
-    return re.sub(r"([\\`*\[\]<>#|])", r"\\\1", text)
-
-
-def _html_inline(part: Text) -> str:
-    if isinstance(part, list):
-        return "".join(_html_inline(item) for item in part)
-    if isinstance(part, Code):
-        return f"<code>{html.escape(part.text)}</code>" if part.text else "<em>(empty)</em>"
-    if isinstance(part, Strong):
-        return f"<strong>{html.escape(part.text)}</strong>"
-    if isinstance(part, Link):
-        href = re.sub(r"\.md$", ".html", part.href)  # the HTML pages link to each other
-        return f'<a href="{html.escape(href, quote=True)}">{html.escape(part.text)}</a>'
-    return html.escape(part)
-
-
-class Document:
-    def __init__(self, title: str):
-        self.title = title
-        self.blocks: list[tuple] = []
-
-    def heading(self, level: int, text: Text) -> None:
-        self.blocks.append(("h", level, text))
-
-    def para(self, text: Text) -> None:
-        self.blocks.append(("p", text))
-
-    def items(self, items: list[Text]) -> None:
-        if items:
-            self.blocks.append(("ul", items))
-
-    def table(self, header: list[str], rows: list[list[Text]]) -> None:
-        self.blocks.append(("table", header, rows))
-
-    def markdown(self) -> str:
-        out = [f"# {_md_escape(self.title)}", ""]
-        for block in self.blocks:
-            if block[0] == "h":
-                out += [f"{'#' * block[1]} {_md_inline(block[2])}", ""]
-            elif block[0] == "p":
-                out += [_md_inline(block[1]), ""]
-            elif block[0] == "ul":
-                out += [f"- {_md_inline(item)}" for item in block[1]] + [""]
-            else:
-                out.append("| " + " | ".join(_md_escape(cell) for cell in block[1]) + " |")
-                out.append("|" + "---|" * len(block[1]))
-                out += ["| " + " | ".join(_md_inline(cell, True) for cell in row) + " |" for row in block[2]]
-                out.append("")
-        return "\n".join(out).rstrip() + "\n"
-
-    def html(self) -> str:
-        body = [f"<h1>{html.escape(self.title)}</h1>"]
-        for block in self.blocks:
-            if block[0] == "h":
-                body.append(f"<h{block[1]}>{_html_inline(block[2])}</h{block[1]}>")
-            elif block[0] == "p":
-                body.append(f"<p>{_html_inline(block[1])}</p>")
-            elif block[0] == "ul":
-                body.append("<ul>" + "".join(f"<li>{_html_inline(item)}</li>" for item in block[1]) + "</ul>")
-            else:
-                head = "".join(f"<th>{html.escape(cell)}</th>" for cell in block[1])
-                rows = "".join("<tr>" + "".join(f"<td>{_html_inline(cell)}</td>" for cell in row) + "</tr>" for row in block[2])
-                body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
-        style = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.5}"
-                 "table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}"
-                 "code{background:#f3f3f3;padding:0 .2rem}")
-        return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(self.title)}</title>'
-                f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
-def file_slug(file_name: str) -> str:
-    """A safe, stable report name for a partner's file name (which may hold any character)."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", file_name).strip("._") or "file"
-    if slug != file_name:
-        slug += "-" + hashlib.sha256(file_name.encode()).hexdigest()[:8]
-    return slug[:120]
 
 
 # --- content ---------------------------------------------------------------------------------------
@@ -183,6 +38,7 @@ _KOBO_STATUS_TEXT = {
     "loaded": "Accepted: every interview was kept.",
     "loaded_with_rejections": "Accepted: some interviews were set aside (see below why).",
 }
+
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]:
@@ -212,7 +68,7 @@ def _file_document(con: duckdb.DuckDBPyConnection, partner: dict, row: dict) -> 
             doc.para(["Your previous version of this file (", Code(row["landed_sha256"][:12]), ", received ",
                       f"{row['landed_at'].astimezone(timezone.utc):%Y-%m-%d}) is still the one in use."])
     if kobo and row["status"] != "withdrawn":
-        _kobo_sections(con, doc, row)
+        kobo_sections(con, doc, row)
     elif row["status"] in ("loaded", "loaded_with_rejections"):
         doc.heading(2, "In numbers")
         table = [["rows read (after the column names)", f"{row['rows_read']:,}"],
@@ -256,8 +112,8 @@ def _file_document(con: duckdb.DuckDBPyConnection, partner: dict, row: dict) -> 
                 from raw_partners.quarantine where partner_id = ? and source_file = ? and reason_code = ?
                 order by source_row, source_column limit ?""", [partner_id, name, item["reason_code"], EXAMPLES_PER_REASON])
             doc.table(["row", "column", "cell", "detail"],
-                      [[str(example["source_row"]), _short(example["reason_column"] or example["source_column"] or ""),
-                        Code(_short(example["reason_value"])), _short(example["reason_detail"] or "")] for example in examples])
+                      [[str(example["source_row"]), short(example["reason_column"] or example["source_column"] or ""),
+                        Code(short(example["reason_value"])), short(example["reason_detail"] or "")] for example in examples])
             if item["n"] > len(examples):
                 doc.para(f"… and {item['n'] - len(examples):,} more row(s) for the same reason.")
     labels = _rows(con, """
@@ -268,7 +124,7 @@ def _file_document(con: duckdb.DuckDBPyConnection, partner: dict, row: dict) -> 
         doc.heading(2, "How we read your labels")
         doc.para("Each label in your file and the code it was read as. Please check they mean what you meant.")
         doc.table(["column", "your label", "read as", "rows"],
-                  [[_short(item["column_header"]), Code(_short(item["label"])),
+                  [[short(item["column_header"]), Code(short(item["label"])),
                     Code(item["code"]) if item["code"] else Strong("not recognised"), f"{item['rows']:,}"] for item in labels])
     notes = json.loads(row["notes"] or "[]")
     if notes:
@@ -292,83 +148,6 @@ def _file_document(con: duckdb.DuckDBPyConnection, partner: dict, row: dict) -> 
         how.append(["row numbers above are the ones your spreadsheet program shows"])
     doc.items(how)
     return doc
-
-
-def kobo_summary(read: int, landed: int, exclusions: list[tuple[str, int]]) -> str:
-    """'320 interviews kept, 14 set aside: 4 pilot interviews before the launch date, ...' (largest first)."""
-    text = f"{landed:,} interview{'' if landed == 1 else 's'} kept"
-    if read == landed:
-        return text + ", none set aside."
-    order = list(KOBO_REASONS)
-    parts = [KOBO_REASONS[reason].counted(n) if reason in KOBO_REASONS else f"{n:,} × {reason}"
-             for reason, n in sorted(exclusions, key=lambda item: (-item[1], order.index(item[0])
-                                                                   if item[0] in order else len(order)))]
-    return f"{text}, {read - landed:,} set aside: " + ", ".join(parts) + "."
-
-
-def _kobo_sections(con: duckdb.DuckDBPyConnection, doc: Document, row: dict) -> None:
-    """A KoBo export's page, from raw_kobo: counts, reasons and fixes, answers we could not use, and
-    the survey. Counts and codes only: the interviews stay in raw_kobo_restricted."""
-    if not row["landed_batch_id"]:
-        return
-    source_id = f"{row['partner_id']}/{row['source_file']}"
-    loads = _rows(con, """
-        select l.survey_id, s.title, l.submissions_read, l.submissions_landed, l.submissions_excluded,
-               l.repeat_rows_read, l.repeat_rows_landed, len(l.form_versions) as form_versions
-        from raw_kobo.loads l left join raw_kobo.surveys s using (survey_id)
-        where l.source_id = ? and l.batch_id = ?""", [source_id, row["landed_batch_id"]])
-    if not loads:
-        return
-    load = loads[0]
-    key = [load["survey_id"], source_id, row["landed_batch_id"]]
-    exclusions = _rows(con, """
-        select unit, reason, row_count, detail from raw_kobo.exclusions
-        where survey_id = ? and source_id = ? and batch_id = ? order by unit desc, reason""", key)
-    submissions = [(item["reason"], item["row_count"]) for item in exclusions if item["unit"] == "submission"]
-    if row["status"] in ("loaded", "loaded_with_rejections"):
-        doc.para(kobo_summary(load["submissions_read"], load["submissions_landed"], submissions))
-    doc.heading(2, "In numbers" if row["landed_sha256"] == row["sha256"] else "In numbers (the version in use)")
-    table = [["interviews in the file (KoBo submissions)", f"{load['submissions_read']:,}"],
-             ["interviews kept", f"{load['submissions_landed']:,}"],
-             ["interviews set aside", f"{load['submissions_excluded']:,}"]]
-    if load["repeat_rows_read"]:
-        table += [["repeat-group rows kept", f"{load['repeat_rows_landed']:,}"],
-                  ["repeat-group rows set aside", f"{load['repeat_rows_read'] - load['repeat_rows_landed']:,}"]]
-    doc.table(["", "count"], table)
-    order = list(KOBO_REASONS)
-    exclusions.sort(key=lambda item: (item["unit"] != "submission", -item["row_count"],
-                                      order.index(item["reason"]) if item["reason"] in order else len(order)))
-    if exclusions:
-        doc.heading(2, "Why interviews were set aside")
-        doc.para("Set-aside interviews are not counted in any figure. Where a fix is needed, correct the interviews in "
-                 "KoBoToolbox and send a new export of the whole survey; it replaces this one.")
-    for item in exclusions:
-        reason = KOBO_REASONS.get(item["reason"])
-        title = reason.counted(item["row_count"]) if reason else f"{item['row_count']:,} × {item['reason']}"
-        doc.heading(3, [title[0].upper() + title[1:] + " (", Code(item["reason"]), ")"])
-        if reason:
-            doc.para(["What happened: ", *rich(reason.explanation)])
-            doc.para(["How to fix it: ", *rich(reason.fix)])
-        if item["detail"]:  # row numbers only (ingestion.kobo never puts answers there)
-            doc.para(f"Where in the file: {item['detail']}.")
-    issues = _rows(con, """
-        select field, issue, row_count from raw_kobo.field_issues
-        where survey_id = ? and source_id = ? and batch_id = ? order by field, issue""", key)
-    if issues:
-        doc.heading(2, "Answers we could not use")
-        doc.para("These interviews were kept, but one answer was not usable as written. Please check the form or "
-                 "the survey contract.")
-        doc.table(["question", "problem", "interviews"],
-                  [[Code(item["field"]), rich(KOBO_FIELD_ISSUES.get(item["issue"], item["issue"])),
-                    f"{item['row_count']:,}"] for item in issues])
-    indicators = _rows(con, """
-        select series_code, coalesce(description, series_code) as description from raw_kobo.indicator_definitions
-        where survey_id = ? order by series_code""", [load["survey_id"]])
-    doc.heading(2, "What we compute from it")
-    doc.para(["Survey ", Strong(load["title"] or load["survey_id"]), " (survey contract ", Code(load["survey_id"]),
-              f"), {load['form_versions']} form version(s) in the file. Figures are published for groups of "
-              "people, never for one person, and only for groups large enough not to point at anyone."])
-    doc.items([[Code(item["series_code"]), ": ", item["description"]] for item in indicators])
 
 
 def write_partner_reports(
@@ -404,8 +183,8 @@ def write_partner_reports(
         slug = file_slug(name)
         doc = _file_document(con, partner, row)
         md_path, html_path = folder / "files" / f"{slug}.md", folder / "files" / f"{slug}.html"
-        _write(md_path, doc.markdown())
-        _write(html_path, doc.html())
+        write_page(md_path, doc.markdown())
+        write_page(html_path, doc.html())
         per_file[name] = (md_path, html_path)
         unit = " interviews" if row["format"] == "kobo" else ""
         table.append([Link(name, f"files/{slug}.md"), row["status"].replace("_", " "),
@@ -417,6 +196,6 @@ def write_partner_reports(
     else:
         index.para("No files were found in your folder.")
     index_md, index_html = folder / "index.md", folder / "index.html"
-    _write(index_md, index.markdown())
-    _write(index_html, index.html())
+    write_page(index_md, index.markdown())
+    write_page(index_html, index.html())
     return index_md, index_html, per_file

@@ -17,8 +17,7 @@ import hashlib
 import json
 import logging
 import os
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -35,10 +34,11 @@ from ingestion.kobo import (
 from ingestion.kobo import ensure_schema as ensure_kobo_schema
 from ingestion.kobo.privacy import SALT_CONFIGURED, SALT_PUBLIC_TEST
 from ingestion.partners.codes import Problem
-from ingestion.partners.contract import Contract, FileSpec
-from ingestion.partners.land import FileVersion, KoboFileCounts, previous_version, record_failure, track_kobo_file
+from ingestion.partners.context import FileContext
+from ingestion.partners.contract import Contract
+from ingestion.partners.land import as_timestamp, previous_version, record_failure, write_files_row
 from ingestion.partners.read import FileRejected
-from ingestion.partners.results import FileIngestResult, batch_id_for
+from ingestion.partners.results import FileIngestResult
 from ingestion.partners.sniff import Sniff
 
 log = logging.getLogger(__name__)
@@ -82,47 +82,34 @@ def kobo_contract_sha256(contract: Contract, survey: KoboContract, salt_kind: st
 
 @dataclass(frozen=True)
 class _Target:
-    """The file being landed and everything its rows are keyed by."""
+    """The file being landed and everything its rows are keyed by (``ctx.contract_sha256``: the KoBo one)."""
 
-    contract: Contract
-    spec: FileSpec
+    ctx: FileContext
     survey: KoboContract
     path: Path
     sniff: Sniff
-    version: FileVersion
     source_id: str
-    contract_sha256: str
 
 
-def ingest_kobo_file(
-    con: duckdb.DuckDBPyConnection,
-    contract: Contract,
-    spec: FileSpec,
-    path: Path,
-    sniff: Sniff,
-    version: FileVersion,
-    *,
-    pii_salt: str | None,
-    run_id: str,
-    now: datetime,
-) -> FileIngestResult:
-    """Land one KoBo export of ``contract.partner_id``; never raises for a problem with the file."""
+def ingest_kobo_file(ctx: FileContext, path: Path, sniff: Sniff) -> FileIngestResult:
+    """Land one KoBo export (``ctx.spec`` a ``format: kobo`` entry); never raises for a problem with the file."""
+    con, contract, spec = ctx.con, ctx.contract, ctx.spec
+    if contract is None or spec is None:
+        raise ValueError(f"{ctx.partner_id}/{ctx.source_file}: a KoBo export is landed under its contract entry")
     survey = spec.kobo
     if survey is None:  # load_contract never builds a kobo entry without its survey contract
         raise ValueError(f"{contract.path}: entry {spec.label!r} has no loaded survey contract")
     ensure_kobo_schema(con)
-    target = _Target(contract, spec, survey, path, sniff, version, source_id_for(contract.partner_id, path.name),
-                     kobo_contract_sha256(contract, survey, salt_kind_for(survey, pii_salt)))
-    result = FileIngestResult(contract.partner_id, path.name, sniff.sha256, "unchanged",
-                              batch_id=batch_id_for(sniff.sha256, target.contract_sha256))
+    ctx = replace(ctx, contract_sha256=kobo_contract_sha256(contract, survey, salt_kind_for(survey, ctx.pii_salt)))
+    target = _Target(ctx, survey, path, sniff, source_id_for(contract.partner_id, path.name))
+    result = FileIngestResult(contract.partner_id, path.name, sniff.sha256, "unchanged", batch_id=ctx.batch_id)
     previous = previous_version(con, contract.partner_id, path.name)
-    if (previous and previous["sha256"] == sniff.sha256 and previous["contract_sha256"] == target.contract_sha256
+    if (previous and previous["sha256"] == sniff.sha256 and previous["contract_sha256"] == ctx.contract_sha256
             and previous["status"] not in ("retry", "withdrawn")):
-        return _unchanged(con, target, result, previous)
+        return _unchanged(target, result, previous)
     try:
-        landed = ingest_kobo_export(con, path, survey, pii_salt=pii_salt, run_id=run_id, now=now,
-                                    source_id=target.source_id,
-                                    within=lambda landed: _track(con, target, landed, run_id, now))
+        landed = ingest_kobo_export(con, path, survey, pii_salt=ctx.pii_salt, run_id=ctx.run_id, now=ctx.now,
+                                    source_id=target.source_id, within=lambda landed: _track(target, landed))
     except FileRejected as rejected:
         result.status, result.errors = _status_for(rejected.problems), rejected.problems
     except PiiSaltMissingError as exc:
@@ -146,15 +133,13 @@ def ingest_kobo_file(
         _fill(result, landed, kobo_notes(survey, landed))
         result.batch_id = landed.batch_id
         return result
-    record_failure(con, version=version, contract=contract, file_entry=spec.label, file_format=spec.format,
-                   problems=result.errors, notes=[], status=result.status, staged=None, batch_id=result.batch_id,
-                   run_id=run_id, ingested_at=now, contract_sha256=target.contract_sha256)
+    record_failure(ctx, result.errors, [], result.status)
     return result
 
 
-def _track(con: duckdb.DuckDBPyConnection, target: _Target, landed: KoboIngestResult, run_id: str,
-           now: datetime) -> None:
+def _track(target: _Target, landed: KoboIngestResult) -> None:
     """Inside the KoBo transaction: refuse what must not replace the previous version, then record the file."""
+    con = target.ctx.con
     if landed.submissions_read == 0:
         raise FileRejected([Problem("empty", "the export has column names but no interviews",
                                     "Export the survey's data again from KoBoToolbox once interviews are submitted.")])
@@ -165,16 +150,53 @@ def _track(con: duckdb.DuckDBPyConnection, target: _Target, landed: KoboIngestRe
     for table in _KOBO_UNIT_TABLES:  # the file's rows under a survey contract it no longer names
         con.execute(f"delete from {table} where source_id = ? and survey_id <> ?",
                     [target.source_id, target.survey.survey_id])
-    track_kobo_file(
-        con, version=target.version, contract=target.contract, file_entry=target.spec.label,
-        contract_sha256=target.contract_sha256,
-        counts=KoboFileCounts(
-            reader=landed.source_kind,
-            delimiter=target.survey.export.separator if landed.source_kind == "csv_export"
-            and target.survey.export.separator != "auto" else None,
-            submissions_read=landed.submissions_read, submissions_landed=landed.submissions_landed,
-            submissions_excluded=landed.submissions_excluded),
-        notes=kobo_notes(target.survey, landed), batch_id=landed.batch_id, run_id=run_id, ingested_at=now)
+    export = target.survey.export
+    track_kobo_file(target.ctx, KoboFileCounts(
+        reader=landed.source_kind,
+        delimiter=export.separator if landed.source_kind == "csv_export" and export.separator != "auto" else None,
+        submissions_read=landed.submissions_read, submissions_landed=landed.submissions_landed,
+        submissions_excluded=landed.submissions_excluded, batch_id=landed.batch_id),
+        kobo_notes(target.survey, landed))
+
+
+@dataclass(frozen=True)
+class KoboFileCounts:
+    """What ``ingestion.kobo`` landed from one export, as the partner's files table records it."""
+
+    reader: str  # csv_export | xlsx_export
+    delimiter: str | None
+    submissions_read: int
+    submissions_landed: int
+    submissions_excluded: int
+    batch_id: str  # ingestion.kobo's batch id of the load
+
+
+def track_kobo_file(ctx: FileContext, counts: KoboFileCounts, notes: list[str]) -> None:
+    """Record a KoBo export as landed. Called inside ``ingest_kobo_export``'s transaction, so this row
+    and the survey's rows in ``raw_kobo*`` change together; it opens no transaction of its own.
+
+    The interviews themselves stay in ``raw_kobo_restricted`` (dbt aggregates them): none go to
+    ``file_observations``, and rows an earlier contract read from this file name as a table go."""
+    con, version = ctx.con, ctx.version
+    if ctx.contract is None:
+        raise ValueError(f"{version.partner_id}/{version.source_file}: a KoBo export is tracked under its contract")
+    where = [version.partner_id, version.source_file]
+    for table in ("file_observations", "labels"):
+        con.execute(f"delete from raw_partners.{table} where partner_id = ? and source_file = ?", where)
+    write_files_row(con, {
+        "partner_id": version.partner_id, "source_file": version.source_file, "sha256": version.sha256,
+        "size_bytes": version.size_bytes, "modified_at": as_timestamp(version.modified_at),
+        "contract_file": ctx.contract.path.name, "contract_sha256": ctx.contract_sha256,
+        "file_entry": ctx.file_entry, "format": "kobo",
+        "status": "loaded_with_rejections" if counts.submissions_excluded else "loaded",
+        "errors": "[]", "notes": json.dumps(notes), "reader": counts.reader,
+        "encoding": "utf-8" if counts.reader == "csv_export" else None, "delimiter": counts.delimiter,
+        "decimal_separator": None, "sheet": None, "header_row": 1, "headers": None,
+        "rows_read": counts.submissions_read, "rows_blank": 0, "cells_blank": 0,
+        "observations_landed": counts.submissions_landed, "observations_quarantined": counts.submissions_excluded,
+        "values_missing": 0, "batch_id": counts.batch_id, "run_id": ctx.run_id, "ingested_at": ctx.now,
+        "landed_sha256": version.sha256, "landed_batch_id": counts.batch_id, "landed_at": ctx.now,
+    })
 
 
 def _fill(result: FileIngestResult, landed: KoboIngestResult, notes: list[str]) -> None:
@@ -186,8 +208,7 @@ def _fill(result: FileIngestResult, landed: KoboIngestResult, notes: list[str]) 
     result.notes = notes
 
 
-def _unchanged(con: duckdb.DuckDBPyConnection, target: _Target, result: FileIngestResult,
-               previous: dict) -> FileIngestResult:
+def _unchanged(target: _Target, result: FileIngestResult, previous: dict) -> FileIngestResult:
     """The same bytes under the same contracts and key: the stored outcome stands."""
     if previous["status"] == "rejected":
         result.status = "rejected"
@@ -195,7 +216,7 @@ def _unchanged(con: duckdb.DuckDBPyConnection, target: _Target, result: FileInge
     result.observations_landed = previous["observations_landed"]
     result.observations_quarantined = previous["observations_quarantined"]
     if previous["status"] != "rejected":  # a rejected version set nothing aside; an older one may be in use
-        result.rejected_by_reason = dict(con.execute(
+        result.rejected_by_reason = dict(target.ctx.con.execute(
             "select reason, row_count from raw_kobo.exclusions where survey_id = ? and source_id = ? and batch_id = ? "
             "and unit = 'submission' order by reason",
             [target.survey.survey_id, target.source_id, previous["landed_batch_id"] or ""]).fetchall())
