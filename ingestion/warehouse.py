@@ -52,6 +52,13 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.commit()
 
 
+def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    """The rows of a query as dicts, column name -> value (for reports, which read by name)."""
+    cursor = con.execute(sql, params or [])
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection, ddl: str) -> list[str]:
     """Create the tables in ``ddl`` (``create schema/table if not exists`` statements). Call it with no
     transaction open: it opens its own.

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import duckdb
 
 from ingestion.partners.document import Code, Document, Strong, rich
+from ingestion.warehouse import fetch_dicts
 
 
 @dataclass(frozen=True)
@@ -108,12 +109,6 @@ KOBO_FIELD_ISSUES: dict[str, str] = {
 }
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]:
-    cursor = con.execute(sql, params)
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-
 def kobo_summary(read: int, landed: int, exclusions: list[tuple[str, int]]) -> str:
     """'320 interviews kept, 14 set aside: 4 pilot interviews before the launch date, ...' (largest first)."""
     text = f"{landed:,} interview{'' if landed == 1 else 's'} kept"
@@ -132,7 +127,7 @@ def kobo_sections(con: duckdb.DuckDBPyConnection, doc: Document, row: dict) -> N
     if not row["landed_batch_id"]:
         return
     source_id = f"{row['partner_id']}/{row['source_file']}"
-    loads = _rows(con, """
+    loads = fetch_dicts(con, """
         select l.survey_id, s.title, l.submissions_read, l.submissions_landed, l.submissions_excluded,
                l.repeat_rows_read, l.repeat_rows_landed, len(l.form_versions) as form_versions
         from raw_kobo.loads l left join raw_kobo.surveys s using (survey_id)
@@ -141,7 +136,7 @@ def kobo_sections(con: duckdb.DuckDBPyConnection, doc: Document, row: dict) -> N
         return
     load = loads[0]
     key = [load["survey_id"], source_id, row["landed_batch_id"]]
-    exclusions = _rows(con, """
+    exclusions = fetch_dicts(con, """
         select unit, reason, row_count, detail from raw_kobo.exclusions
         where survey_id = ? and source_id = ? and batch_id = ? order by unit desc, reason""", key)
     submissions = [(item["reason"], item["row_count"]) for item in exclusions if item["unit"] == "submission"]
@@ -171,7 +166,7 @@ def kobo_sections(con: duckdb.DuckDBPyConnection, doc: Document, row: dict) -> N
             doc.para(["How to fix it: ", *rich(reason.fix)])
         if item["detail"]:  # row numbers only (ingestion.kobo never puts answers there)
             doc.para(f"Where in the file: {item['detail']}.")
-    issues = _rows(con, """
+    issues = fetch_dicts(con, """
         select field, issue, row_count from raw_kobo.field_issues
         where survey_id = ? and source_id = ? and batch_id = ? order by field, issue""", key)
     if issues:
@@ -181,7 +176,7 @@ def kobo_sections(con: duckdb.DuckDBPyConnection, doc: Document, row: dict) -> N
         doc.table(["question", "problem", "interviews"],
                   [[Code(item["field"]), rich(KOBO_FIELD_ISSUES.get(item["issue"], item["issue"])),
                     f"{item['row_count']:,}"] for item in issues])
-    indicators = _rows(con, """
+    indicators = fetch_dicts(con, """
         select series_code, coalesce(description, series_code) as description from raw_kobo.indicator_definitions
         where survey_id = ? order by series_code""", [load["survey_id"]])
     doc.heading(2, "What we compute from it")

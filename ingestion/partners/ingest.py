@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -315,18 +316,7 @@ def _without_contract(con, partner_id: str, path: Path, problems: list[Problem],
     return FileIngestResult(partner_id, path.name, sniff.sha256, "rejected", errors=list(problems), batch_id=ctx.batch_id)
 
 
-def ingest_inbox(
-    con: duckdb.DuckDBPyConnection,
-    inbox: Path,
-    contracts_dir: Path,
-    reports_dir: Path,
-    run_id: str,
-    now: datetime,
-    memory_limit: str | None = MEMORY_LIMIT,
-    *,
-    pii_salt: str | None = None,
-) -> list[PartnerIngestResult]:
-    """Every partner folder in the inbox, one after the other (for a non-partitioned run)."""
-    return [ingest_partner(con, partner_id, inbox, contracts_dir, reports_dir, run_id, now, memory_limit,
-                           pii_salt=pii_salt)
-            for partner_id in list_partners(inbox)]
+def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, *args: Any, **options: Any) -> list[PartnerIngestResult]:
+    """Every partner folder in the inbox, one after the other (for a non-partitioned run); after ``inbox``, the
+    arguments of ``ingest_partner``."""
+    return [ingest_partner(con, partner_id, inbox, *args, **options) for partner_id in list_partners(inbox)]

@@ -27,6 +27,7 @@ from ingestion.partners.evaluate import EVAL, KEY, RAW_CELL_CHARS, Evaluation, L
 from ingestion.partners.read import CELLS, StagedFile
 from ingestion.sql import literal
 from ingestion.warehouse import transaction
+from ingestion.warehouse import fetch_dicts
 
 _DUPLICATES = "_pt_duplicates"
 
@@ -41,12 +42,9 @@ class LandedCounts:
 
 
 def previous_version(con: duckdb.DuckDBPyConnection, partner_id: str, source_file: str) -> dict | None:
-    cursor = con.execute("select * from raw_partners.files where partner_id = ? and source_file = ?",
-                         [partner_id, source_file])
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    return dict(zip([column[0] for column in cursor.description], row))
+    rows = fetch_dicts(con, "select * from raw_partners.files where partner_id = ? and source_file = ?",
+                       [partner_id, source_file])
+    return rows[0] if rows else None
 
 
 def upsert_partner(con: duckdb.DuckDBPyConnection, contract: Contract, contract_file: str, run_id: str, now: datetime) -> None:

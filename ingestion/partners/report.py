@@ -19,6 +19,7 @@ from ingestion.kobo.inbox_report import kobo_sections
 from ingestion.partners.codes import REASONS
 from ingestion.partners.document import Code, Document, Link, Strong, file_slug, rich, short, write_page
 from ingestion.partners.read import delimiter_name
+from ingestion.warehouse import fetch_dicts
 
 EXAMPLES_PER_REASON = 5
 LABELS_SHOWN = 60
@@ -39,12 +40,6 @@ _KOBO_STATUS_TEXT = {
     "loaded_with_rejections": "Accepted: some interviews were set aside (see below why).",
 }
 
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]:
-    cursor = con.execute(sql, params)
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def _file_document(con: duckdb.DuckDBPyConnection, partner: dict, row: dict) -> Document:
@@ -81,7 +76,7 @@ def _file_document(con: duckdb.DuckDBPyConnection, partner: dict, row: dict) -> 
         if row["cells_blank"]:
             table.append(["empty value cells skipped", f"{row['cells_blank']:,}"])
         doc.table(["", "count"], table)
-        summary = _rows(con, """
+        summary = fetch_dicts(con, """
             select series_code, unit, count(*) as n, min(period_start) as first, max(period_end) as last,
                    count(distinct period_label) as periods
             from raw_partners.observations where partner_id = ? and source_file = ?
@@ -91,7 +86,7 @@ def _file_document(con: duckdb.DuckDBPyConnection, partner: dict, row: dict) -> 
             doc.table(["series", "unit", "values", "periods", "from", "to"],
                       [[Code(item["series_code"]), Code(item["unit"]), f"{item['n']:,}", str(item["periods"]),
                         str(item["first"].year), str(item["last"].year)] for item in summary])
-        reasons = _rows(con, """
+        reasons = fetch_dicts(con, """
             select reason_code, count(*) as n from raw_partners.quarantine
             where partner_id = ? and source_file = ? group by reason_code""", [partner_id, name])
         order = list(REASONS)
@@ -107,7 +102,7 @@ def _file_document(con: duckdb.DuckDBPyConnection, partner: dict, row: dict) -> 
             if reason:
                 doc.para(["What happened: ", *rich(reason.explanation)])
                 doc.para(["How to fix it: ", *rich(reason.fix)])
-            examples = _rows(con, """
+            examples = fetch_dicts(con, """
                 select source_row, source_column, reason_column, reason_value, reason_detail
                 from raw_partners.quarantine where partner_id = ? and source_file = ? and reason_code = ?
                 order by source_row, source_column limit ?""", [partner_id, name, item["reason_code"], EXAMPLES_PER_REASON])
@@ -116,7 +111,7 @@ def _file_document(con: duckdb.DuckDBPyConnection, partner: dict, row: dict) -> 
                         Code(short(example["reason_value"])), short(example["reason_detail"] or "")] for example in examples])
             if item["n"] > len(examples):
                 doc.para(f"… and {item['n'] - len(examples):,} more row(s) for the same reason.")
-    labels = _rows(con, """
+    labels = fetch_dicts(con, """
         select coalesce(column_header, '(column headers)') as column_header, label, code, problem, rows
         from raw_partners.labels where partner_id = ? and source_file = ? and file_sha256 = ?
         order by column_header, problem nulls first, label limit ?""", [partner_id, name, row["landed_sha256"] or "", LABELS_SHOWN])
@@ -162,7 +157,7 @@ def write_partner_reports(
     """Write ``<reports_dir>/<partner_id>/index.{md,html}`` and one page per file; return their paths."""
     folder = Path(reports_dir) / partner_id
     partner = {"partner_name": partner_name}
-    rows = {row["source_file"]: row for row in _rows(
+    rows = {row["source_file"]: row for row in fetch_dicts(
         con, "select * from raw_partners.files where partner_id = ?", [partner_id])}
     per_file: dict[str, tuple[Path, Path]] = {}
     index = Document(f"Data received from {partner_name or partner_id}")
