@@ -217,60 +217,50 @@ def ingest_partner(
     if memory_limit is not None and not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory_limit):
         raise ValueError(f"memory_limit must look like '768MB' or '2GiB'; got {memory_limit!r}")
     with memory_budget(con, memory_limit):
-        return _ingest_partner(con, partner_id, inbox, contracts_dir, reports_dir, run_id, now, pii_salt)
+        ensure_schema(con)
+        files, skipped = partner_entries(inbox, partner_id)
+        path = contract_path(contracts_dir, partner_id)
+        result = PartnerIngestResult(partner_id, None, path if path.exists() else None, skipped=skipped)
+        contract: Contract | None = None
+        if not path.exists():
+            result.errors.append(Problem(
+                "no_contract",
+                f"there is no data contract for partner '{partner_id}' ({path.name} in the contracts folder)",
+                f"The data team writes contracts/partners/{partner_id}.yml (see contracts/partners/README.md); "
+                "until then this partner's files are not read."))
+        else:
+            try:
+                contract = load_contract(path)
+            except ContractError as exc:
+                result.errors.append(Problem("invalid_contract", str(exc),
+                                             "The data team fixes the contract as the message says."))
+        if contract is None:
+            for file_path in files:
+                result.files.append(_without_contract(con, partner_id, file_path, result.errors, run_id, now))
+        else:
+            result.partner_name = contract.name
+            upsert_partner(con, contract, path.name, run_id, now)
+            for file_path in files:
+                result.files.append(ingest_file(con, contract, file_path, run_id, now, pii_salt=pii_salt))
+        for name, why in skipped:
+            log.warning("partner %s: %s not read: %s", partner_id, name, why)
+        # A missing folder (a wrong PARTNER_INBOX) or an empty one (a sync half-way, a folder being replaced)
+        # withdraws nothing: only files missing beside files still there are taken as withdrawn.
+        present = {file_path.name for file_path in files} | {name for name, _ in skipped}
+        if present and real_dir(partner_dir(inbox, partner_id)):
+            result.files += _withdraw_missing(con, partner_id, present, run_id, now)
+        elif con.execute("select count(*) from raw_partners.files where partner_id = ? and status <> 'withdrawn'",
+                         [partner_id]).fetchone()[0]:
+            log.warning("partner %s: the inbox folder is missing or empty; the files landed before stay in use "
+                        "(to withdraw them: scripts/withdraw_partner_files.py)", partner_id)
+        index_md, index_html, per_file = write_partner_reports(
+            con, partner_id, result.partner_name, [item.file_name for item in result.files],
+            [problem.as_dict() for problem in result.errors], skipped, reports_dir)
+        result.report_markdown, result.report_html = index_md, index_html
+        for item in result.files:
+            item.report_markdown, item.report_html = per_file.get(item.file_name, (None, None))
+        return result
 
-
-def _ingest_partner(
-    con: duckdb.DuckDBPyConnection,
-    partner_id: str,
-    inbox: Path,
-    contracts_dir: Path,
-    reports_dir: Path,
-    run_id: str,
-    now: datetime,
-    pii_salt: str | None,
-) -> PartnerIngestResult:
-    ensure_schema(con)
-    files, skipped = partner_entries(inbox, partner_id)
-    path = contract_path(contracts_dir, partner_id)
-    result = PartnerIngestResult(partner_id, None, path if path.exists() else None, skipped=skipped)
-    contract: Contract | None = None
-    if not path.exists():
-        result.errors.append(Problem(
-            "no_contract", f"there is no data contract for partner '{partner_id}' ({path.name} in the contracts folder)",
-            f"The data team writes contracts/partners/{partner_id}.yml (see contracts/partners/README.md); "
-            "until then this partner's files are not read."))
-    else:
-        try:
-            contract = load_contract(path)
-        except ContractError as exc:
-            result.errors.append(Problem("invalid_contract", str(exc), "The data team fixes the contract as the message says."))
-    if contract is None:
-        for file_path in files:
-            result.files.append(_without_contract(con, partner_id, file_path, result.errors, run_id, now))
-    else:
-        result.partner_name = contract.name
-        upsert_partner(con, contract, path.name, run_id, now)
-        for file_path in files:
-            result.files.append(ingest_file(con, contract, file_path, run_id, now, pii_salt=pii_salt))
-    for name, why in skipped:
-        log.warning("partner %s: %s not read: %s", partner_id, name, why)
-    # A missing folder (a wrong PARTNER_INBOX) or an empty one (a sync half-way, a folder being replaced)
-    # withdraws nothing: only files missing beside files still there are taken as withdrawn.
-    present = {file_path.name for file_path in files} | {name for name, _ in skipped}
-    if present and real_dir(partner_dir(inbox, partner_id)):
-        result.files += _withdraw_missing(con, partner_id, present, run_id, now)
-    elif con.execute("select count(*) from raw_partners.files where partner_id = ? and status <> 'withdrawn'",
-                     [partner_id]).fetchone()[0]:
-        log.warning("partner %s: the inbox folder is missing or empty; the files landed before stay in use "
-                    "(to withdraw them: scripts/withdraw_partner_files.py)", partner_id)
-    index_md, index_html, per_file = write_partner_reports(
-        con, partner_id, result.partner_name, [item.file_name for item in result.files],
-        [problem.as_dict() for problem in result.errors], skipped, reports_dir)
-    result.report_markdown, result.report_html = index_md, index_html
-    for item in result.files:
-        item.report_markdown, item.report_html = per_file.get(item.file_name, (None, None))
-    return result
 
 
 def _withdraw_missing(con: duckdb.DuckDBPyConnection, partner_id: str, present: set[str], run_id: str,
