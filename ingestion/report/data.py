@@ -50,13 +50,11 @@ def indicators(con: duckdb.DuckDBPyConnection) -> list[Indicator]:
     found = rows(con, f"""
         with o as (select {KEY} as key, * from marts.fct_indicator_observations)
         select key, any_value(indicator_code) as code,
-               coalesce(any_value(d.indicator_description), any_value(o.series_description)) as description,
+               string_agg(distinct o.series_description, '; ' order by o.series_description) as description,
                list(distinct o.source_type order by o.source_type) as source_types,
                list(distinct {{'m49': o.geo_area_m49, 'name': o.geo_area_name, 'iso3': o.iso3}}) as areas,
                count(*) as observations
-        from o left join (select indicator_code, any_value(indicator_description) as indicator_description
-                          from marts.dim_indicators group by all) d using (indicator_code)
-        group by key order by key""")
+        from o group by key order by key""")
     return [Indicator(key=r["key"], code=r["code"], description=r["description"] or r["key"],
                       source_types=tuple(r["source_types"]),
                       areas=tuple(sorted(((a["m49"], a["name"] or str(a["m49"]), a["iso3"]) for a in r["areas"]),

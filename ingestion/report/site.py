@@ -36,6 +36,7 @@ class ReportInputs:
     min_cell_size: int
     partner_contracts: Path
     project_root: Path
+    kobo_contracts: Path | None = None
 
     @property
     def seeds_dir(self) -> Path:
@@ -123,7 +124,7 @@ def _page_sources(found_rows: _IndicatorRows, catalog: dict[str, Source], m49: i
 
 
 def _build(con, folder: Path, inputs: ReportInputs) -> tuple[int, int]:
-    catalog = load_sources(inputs.partner_contracts, inputs.project_root)
+    catalog = load_sources(inputs.partner_contracts, inputs.project_root, inputs.kobo_contracts)
     indicators = data.indicators(con)
     gaps = data.latest_gaps(con)
     common = {"publication": data.publication(con), "min_cell_size": inputs.min_cell_size,

@@ -64,8 +64,30 @@ def _kobo_synthetic(contract: dict, root: Path) -> bool:
     return False
 
 
-def load_sources(partner_contracts: Path, project_root: Path) -> dict[str, Source]:
-    """Every source by id: the official one and one per partner contract."""
+def _surveys(kobo_contracts: Path | None, partners: dict[str, Source]) -> dict[str, Source]:
+    """KoBo surveys publish under their ``survey_id``: their partner's (``organisation``) licence and
+    attribution, and the survey's own ``synthetic`` flag."""
+    surveys = {}
+    for path in sorted(Path(kobo_contracts).glob("*.yml")) if kobo_contracts else []:
+        contract = _yaml(path)
+        survey_id = contract.get("survey_id")
+        if not survey_id:
+            continue
+        partner = partners.get(str(contract.get("organisation")))
+        title = str(contract.get("title") or survey_id)
+        synthetic = contract.get("synthetic") is True or is_synthetic_label(title)
+        surveys[survey_id] = Source(
+            source_id=survey_id, name=f"{partner.name}: {title}" if partner else title,
+            source_type=partner.source_type if partner else "citizen_generated",
+            licence=partner.licence if partner else "licence not stated (no partner contract for this survey)",
+            attribution=partner.attribution if partner else title,
+            licence_url=partner.licence_url if partner else None,
+            synthetic=synthetic or bool(partner and partner.synthetic))
+    return surveys
+
+
+def load_sources(partner_contracts: Path, project_root: Path, kobo_contracts: Path | None = None) -> dict[str, Source]:
+    """Every source by id: the official one, one per partner contract and one per KoBo survey contract."""
     sources = {OFFICIAL.source_id: OFFICIAL}
     for path in sorted(Path(partner_contracts).glob("*.yml")):
         contract = _yaml(path)
@@ -81,7 +103,7 @@ def load_sources(partner_contracts: Path, project_root: Path) -> dict[str, Sourc
             synthetic=bool(contract.get("synthetic")) or _kobo_synthetic(contract, project_root)
             or is_synthetic_label(name) or is_synthetic_label(contract.get("attribution")),
         )
-    return sources
+    return {**sources, **_surveys(kobo_contracts, sources)}
 
 
 def source_for(source_id: str, source_type: str, sources: dict[str, Source]) -> Source:
