@@ -45,7 +45,7 @@ def _place(row: dict) -> str:
     return f"{row['geo_area_name']} {row.get('period_label') or row.get('non_official_period_label')}"
 
 
-GAP_COLUMNS = ["area", "period", "series", "source", "group", "reference group", "group value",
+GAP_COLUMNS = ["area", "period", "series", "reported by", "group", "reference group", "group value",
                "reference value", "difference", "ratio", "unit"]
 
 
@@ -149,7 +149,7 @@ def suppressed_block(found: list[dict], catalog: dict[str, Source], where: str, 
         id="suppressed", title=f"Cells withheld to protect respondents, {where}",
         caption=(f"{len(found)} civil-society or citizen-generated cells, {where}, rest on fewer than {min_cell_size} "
                  "respondents (or would let such a cell be worked out): no value is published for them."),
-        columns=["area", "period", "series", "source", "group", "value", "unit"],
+        columns=["area", "period", "series", "reported by", "group", "value", "unit"],
         rows=[[r["geo_area_name"], r["period_label"], r["series_code"], r["source_id"], group_label(r, DIMENSIONS),
                text, r["unit"] or ""] for r in found],
         sources=sources, synthetic=_synthetic(sources, found))
