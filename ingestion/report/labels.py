@@ -9,7 +9,8 @@ CODES = {
     "income_quantile": {"Q1": "poorest 20%", "Q2": "second quintile", "Q3": "middle quintile",
                         "Q4": "fourth quintile", "Q5": "richest 20%"},
     "migratory_status": {"IDP": "internally displaced", "REF": "refugees", "HOST": "host community",
-                         "RET": "returnees", "MS_MIGRANT": "migrants", "MS_NONMIGRANT": "non-migrants"},
+                         "RET": "returnees", "NON_DISPLACED": "non-displaced", "MS_MIGRANT": "migrants",
+                         "MS_NONMIGRANT": "non-migrants"},
     "population_group": {"IDP": "internally displaced", "REF": "refugees", "OLDER_PERSONS": "older persons"},
 }
 DIMENSION_WORDS = {"sex": "sex", "age_group": "age", "disability_status": "disability", "location": "location",
