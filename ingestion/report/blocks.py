@@ -60,7 +60,9 @@ def gaps_block(gap_rows: list[dict], catalog: dict[str, Source], where: str, dra
         return None
     title = f"Gaps: each group against its reference group, {where}"
     caption = (f"Each group's latest value (red) against its reference group's (blue), {where}: "
-               f"the {len(gap_rows)} largest gaps relative to the reference value.")
+               f"the {len(gap_rows)} largest gaps relative to the reference value." if draw else
+               f"Each group's latest value against its reference group's, {where}: all {len(gap_rows)} "
+               "comparisons, the largest relative gaps first (a table only: the indicator's page charts the largest).")
     records = [{"label": f"{_place(r)}: {group_label(r, DIMENSIONS)} vs {code_label(r['compared_dimension'], r['reference_code'])}"
                          f" ({r['series_code']})",
                 "group_value": r["group_value"], "reference_value": r["reference_value"]} for r in gap_rows]

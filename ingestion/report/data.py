@@ -78,18 +78,15 @@ def latest_gaps(con) -> dict[str, list[dict]]:
     return found
 
 
-def select_gaps(gap_rows: list[dict], depth: str = "1", m49: int | None = None,
-                limit: int | None = CHART_ROWS) -> list[dict]:
+def select_gaps(gap_rows: list[dict], depth: str = "1", limit: int | None = CHART_ROWS) -> list[dict]:
     """``depth`` "1" (the group differs from its reference in one dimension only) or "2+" (two or more
     dimensions crossed, e.g. women with disabilities against men with disabilities)."""
-    chosen = [r for r in gap_rows if (r["intersection_depth"] == 1) == (depth == "1")
-              and (m49 is None or r["geo_area_m49"] == m49)]
+    chosen = [r for r in gap_rows if (r["intersection_depth"] == 1) == (depth == "1")]
     return chosen[:limit] if limit else chosen
 
 
-def comparisons(con, key: str, m49: int | None = None) -> list[dict]:
+def comparisons(con, key: str) -> list[dict]:
     """Non-official values beside the official ones, for the indicator on either side."""
-    area = "and c.geo_area_m49 = ?" if m49 is not None else ""
     return rows(con, f"""
         select c.geo_area_m49, c.geo_area_name, c.official_series_code, c.non_official_series_code,
                {", ".join("c." + d for d in DIMENSIONS)}, c.other_disaggregation, c.unit,
@@ -100,21 +97,20 @@ def comparisons(con, key: str, m49: int | None = None) -> list[dict]:
         from marts.mart_source_comparison c
         join marts.fct_indicator_observations n on n.observation_id = c.non_official_observation_id
         join marts.fct_indicator_observations o on o.observation_id = c.official_observation_id
-        where ? in (coalesce(n.indicator_code, n.series_code), coalesce(o.indicator_code, o.series_code)) {area}
+        where ? in (coalesce(n.indicator_code, n.series_code), coalesce(o.indicator_code, o.series_code))
         order by c.geo_area_name, c.non_official_period_label, c.non_official_source_id,
-                 c.non_official_observation_id""", [key] + ([m49] if m49 is not None else []))
+                 c.non_official_observation_id""", [key])
 
 
-def suppressed(con, key: str, m49: int | None = None) -> list[dict]:
+def suppressed(con, key: str) -> list[dict]:
     """Cells withheld because too few respondents stand behind them (no value is published for them)."""
-    area = "and geo_area_m49 = ?" if m49 is not None else ""
     return rows(con, f"""
         select source_type, source_id, data_source, series_code, geo_area_m49, geo_area_name, period_label,
                {", ".join(DIMENSIONS)}, other_disaggregation, unit
         from marts.fct_indicator_observations
-        where is_suppressed and {KEY} = ? {area}
+        where is_suppressed and {KEY} = ?
         order by geo_area_name, series_code, period_label, {", ".join(DIMENSIONS)}, observation_id""",
-                [key] + ([m49] if m49 is not None else []))
+                [key])
 
 
 def sources_by_area(con, key: str) -> dict[int | None, list[dict]]:
