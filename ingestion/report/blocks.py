@@ -55,9 +55,20 @@ def _gap_row(r: dict) -> list[str]:
             number(r["difference"]), number(r["ratio"]), r["unit"] or ""]
 
 
-def gaps_block(gap_rows: list[dict], catalog: dict[str, Source], where: str, draw: bool = True) -> Block | None:
+def gaps_block(gap_rows: list[dict], catalog: dict[str, Source], where: str, draw: bool = True,
+               crossed: bool = False) -> Block | None:
+    """Gaps for one dimension; with ``crossed``, the gaps within groups that cross two or more (a table)."""
     if not gap_rows:
         return None
+    if crossed:
+        sources = _sources(gap_rows, catalog)
+        return Block(id="crossed", title=f"Gaps within crossed groups, {where}",
+                     caption=(f"The same comparisons within groups that cross two or more dimensions (e.g. women "
+                              f"with disabilities against women without), {where}: all {len(gap_rows)}, the "
+                              "largest relative gaps first."),
+                     columns=[*GAP_COLUMNS, "dimensions crossed"],
+                     rows=[[*_gap_row(r), r["dimensions_crossed"]] for r in gap_rows], sources=sources,
+                     synthetic=_synthetic(sources, gap_rows))
     title = f"Gaps: each group against its reference group, {where}"
     caption = (f"Each group's latest value (red) against its reference group's (blue), {where}: "
                f"the {len(gap_rows)} largest gaps relative to the reference value." if draw else

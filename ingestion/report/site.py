@@ -110,7 +110,8 @@ def _indicator_blocks(found_rows: _IndicatorRows, catalog: dict[str, Source], in
     shown = depth_one[:data.CHART_ROWS] if draw else depth_one
     found = [
         blocks.gaps_block(shown, catalog, where, draw=draw),
-        blocks.intersections_block(blocks.intersection_pairs(depth_one, crossed), catalog, where) if draw else None,
+        blocks.intersections_block(blocks.intersection_pairs(depth_one, crossed), catalog, where) if draw
+        else blocks.gaps_block(crossed, catalog, where, draw=False, crossed=True),
         blocks.comparisons_block(data.in_area(found_rows.comparisons, m49), catalog, where),
         blocks.suppressed_block(data.in_area(found_rows.suppressed, m49), catalog, where, inputs.min_cell_size),
     ]
