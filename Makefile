@@ -36,7 +36,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup setup-test run test test-fast dev bench lock rollback clean
+.PHONY: help setup setup-test chromium run report test test-fast dev bench lock rollback clean
 
 help:
 	@echo "make run    set up, then run the main job on the bundled data and publish"
@@ -44,6 +44,7 @@ help:
 	@echo "make test-fast  the suite without pipeline runs, dbt runs, GX validations and the whole-snapshot read (under a minute)"
 	@echo "make dev    the Dagster UI on http://localhost:3000"
 	@echo "make bench  run every benchmark (reports/bench/*.json)"
+	@echo "make report rebuild the report site (reports/site/) from the current published file"
 	@echo "make rollback  restore the previous published file"
 	@echo "make lock   recompile requirements.lock and requirements-test.lock from pyproject.toml"
 
@@ -57,6 +58,13 @@ $(INSTALLED_TEST): $(INSTALLED) requirements-test.lock
 	$(PIP_INSTALL) -r requirements-test.lock
 	@touch $@
 
+# The browser the report tests render the site in (Debian's chromium), installed when missing.
+CHROMIUM := $(shell command -v chromium 2>/dev/null)
+chromium:
+ifeq ($(CHROMIUM),)
+	apt-get update && apt-get install -y chromium
+endif
+
 $(MANIFEST): $(INSTALLED) $(DBT_SOURCES)
 	cd dbt_project && $(BIN)/dbt parse --quiet
 	@touch $@
@@ -67,11 +75,15 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 
 setup: $(INSTALLED) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
-setup-test: setup $(INSTALLED_TEST)
+setup-test: setup $(INSTALLED_TEST) chromium
 
 run: export SDG_API_MODE ?= $(or $(call dotenv,SDG_API_MODE),replay)
 run: setup
 	$(BIN)/python -m orchestration.run
+
+# The report site alone, from the published file as it is now (`make run` rebuilds it after each publication).
+report: setup
+	$(BIN)/python -m ingestion.report
 
 # Bytecode is cached for the tests even where the environment says not to (PYTHONDONTWRITEBYTECODE): every
 # xdist worker would otherwise compile and assertion-rewrite every module again on every run.

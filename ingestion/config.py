@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     partner_contracts: Path = _path("contracts/partners")
     kobo_contracts: Path = _path("contracts/kobo")
     reports_dir: Path = _path("reports")
+    # The report site (ingestion/report/); unset: <REPORTS_DIR>/site.
+    report_dir: Path | None = None
     kobo_server_url: str | None = None
     kobo_asset_uids: tuple[str, ...] = ()
     # The default is the canonical model's (dbt_project.yml vars), so dbt and Python agree without MIN_CELL_SIZE.
@@ -118,9 +120,11 @@ class Settings(BaseSettings):
         return (init_settings, env_settings)
 
     @field_validator("warehouse_path", "published_path", "sdg_replay_dir", "partner_inbox", "partner_contracts",
-                     "kobo_contracts", "reports_dir", "dagster_home", mode="before")
+                     "kobo_contracts", "reports_dir", "report_dir", "dagster_home", mode="before")
     @classmethod
-    def _resolve(cls, value: Any) -> Path:
+    def _resolve(cls, value: Any) -> Path | None:
+        if value is None:
+            return None
         path = Path(str(value).strip()).expanduser()
         return path if path.is_absolute() else PROJECT_ROOT / path
 
@@ -233,6 +237,11 @@ class Settings(BaseSettings):
                 raise _Error("ALERT_EMAIL_FROM must be set when ALERT_SMTP_HOST is set "
                              "(or ALERT_SMTP_USER must be an e-mail address)")
         return self
+
+    @property
+    def report_site_dir(self) -> Path:
+        """Where the report site is written: REPORT_DIR, else <REPORTS_DIR>/site."""
+        return self.report_dir or self.reports_dir / "site"
 
     @property
     def smtp_port(self) -> int:

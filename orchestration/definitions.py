@@ -15,6 +15,7 @@ from orchestration.assets.dbt import dbt_models, dbt_resource
 from orchestration.assets.kobo import raw_kobo_api
 from orchestration.assets.partners import raw_partner_files
 from orchestration.assets.publication import published_marts
+from orchestration.assets.report import report_site
 from orchestration.assets.sdg_api import build_series_assets, raw_sdg_reference
 from orchestration.alerts import quality_gate_alert_sensor
 from orchestration.checks import SUITE_CHECKS, GreatExpectationsResource
@@ -28,8 +29,8 @@ from orchestration.jobs import (
     partner_job,
     sdg_series_job,
 )
-from orchestration.resources import (BuildSettingsResource, KoboApiResource, PartnerInboxResource, SdgApiResource,
-                                     WarehouseResource, secret)
+from orchestration.resources import (BuildSettingsResource, KoboApiResource, PartnerInboxResource, ReportResource,
+                                     SdgApiResource, WarehouseResource, secret)
 
 
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
@@ -39,6 +40,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         raw_partner_files,
         raw_kobo_api,
         published_marts,
+        report_site,
     ])
     # dbt models carry references to their .sql files (the translator's enable_code_references).
     assets = [*python_assets, dbt_models]
@@ -71,6 +73,8 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         ),
         "build_settings": BuildSettingsResource(min_cell_size=settings.min_cell_size,
                                                 row_count_change_warn=settings.row_count_change_warn),
+        "report": ReportResource(out_dir=str(settings.report_site_dir), partner_contracts=str(settings.partner_contracts),
+                                 kobo_contracts=str(settings.kobo_contracts)),
         "dbt": dbt_resource(),
         "great_expectations": GreatExpectationsResource(data_docs_dir=str(settings.reports_dir / "data_docs")),
     }

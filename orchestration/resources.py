@@ -80,3 +80,12 @@ class BuildSettingsResource(dg.ConfigurableResource):
 
     min_cell_size: int
     row_count_change_warn: float
+
+
+class ReportResource(dg.ConfigurableResource):
+    """The report site (ingestion/report/): where it is written, and the contracts that name each source's
+    licence and attribution."""
+
+    out_dir: str
+    partner_contracts: str
+    kobo_contracts: str

@@ -23,6 +23,7 @@ from orchestration.assets.sdg_api import RAW_SDG_OBSERVATIONS
 from orchestration.jobs import RANGE_END_TAG, RANGE_START_TAG, main_job, night_run_requests, sdg_series_job
 from orchestration.jobs import partner_job as partner_job_def
 from orchestration.alerts import run_summary_lines, step_failures, write_and_send_alert
+from orchestration.assets.report import REPORT_KEY
 from orchestration.definitions import build_defs
 from orchestration.resources import PUBLISHED_KEY
 
@@ -162,8 +163,28 @@ def summarize(pipeline: PipelineResult, settings: Settings) -> tuple[list[str], 
             ".sql('select geo_area_name, period_label, location, income_quantile, value from "
             "marts.fct_indicator_observations order by period_label, location limit 10'))\"",
         ]
+    lines += report_lines(result, settings, current)
     lines.append("Details: `make dev`, then open the run in the Dagster UI at http://localhost:3000")
     return lines, published or current
+
+
+def report_lines(result: dg.ExecuteInProcessResult, settings: Settings, current: bool) -> list[str]:
+    """Where the report site is, or a warning that it could not be built (which never fails the run)."""
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        if materialization.asset_key == REPORT_KEY:
+            meta = {key: value.value for key, value in materialization.metadata.items()}
+            return [f"Report: {meta.get('path')} ({meta.get('pages')} pages, {meta.get('charts')} charts, "
+                    f"built in {meta.get('build_seconds')} s)"]
+    for event in result.get_asset_observation_events():
+        observation = event.event_specific_data.asset_observation
+        if observation.asset_key == REPORT_KEY and "error" in observation.metadata:
+            return [f"WARNING: report site not built (publication unaffected; previous site kept): "
+                    f"{observation.metadata['error'].value[:500]}", "  rebuild it alone with `make report`"]
+    index = settings.report_site_dir / "index.html"
+    if current and index.is_file():
+        return [f"Report: {index} (unchanged: the published file is current)"]
+    return []
 
 
 def series_statuses(result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance) -> dict[str, SeriesStatus]:
