@@ -62,7 +62,7 @@ $(INSTALLED_TEST): $(INSTALLED) requirements-test.lock
 CHROMIUM := $(shell command -v chromium 2>/dev/null)
 chromium:
 ifeq ($(CHROMIUM),)
-	apt-get update && apt-get install -y chromium
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 endif
 
 $(MANIFEST): $(INSTALLED) $(DBT_SOURCES)
