@@ -158,6 +158,7 @@ print(json.dumps(out))
             "dbt_build_and_tests": round(sum(v for k, v in steps.items() if k.startswith("dbt_models")), 1),
             "gate_gx_suites": round(sum(v for k, v in steps.items() if k.endswith("_suite")), 1),
             "publication": round(steps.get("published_marts", 0.0), 1),
+            "report_site": round(steps.get("report_site", 0.0), 1),
             "main_job_total": round(main[0]["wall_s"], 1) if main else None,
         },
         "series_runs": len(series_runs),
