@@ -31,7 +31,7 @@ from ingestion.http_retry import RetryPolicy
 from orchestration.alerts import quality_gate_alert_sensor, write_and_send_alert
 from tests.fake_http import LocalServer
 
-PASSWORD = "smtp-pass-5f3a9c"
+PASSWORD = "pw-5f3a9c"  # a test login for the local SMTP server, not a secret
 HOOK_PATH = "/services/T0001/B0002/hooksecret7d41"
 FAST = RetryPolicy(max_attempts=2, backoff_base=0.01, backoff_max=0.01)
 
