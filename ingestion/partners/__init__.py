@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("contract",),
     ("contract_load", "context", "schema"),
     ("read.staged",),
-    ("read.delimited", "read.workbook"),
+    ("read.delimited", "read.workbook", "read.subjects"),
     ("read",),
     ("evaluate.sqltext",),
     ("evaluate.privacy",),

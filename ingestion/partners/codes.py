@@ -210,5 +210,8 @@ FILE_PROBLEMS = (
     "kobo_export_unreadable",  # format kobo: the export does not fit its survey contract (separator, headers, ...)
     "kobo_form_mismatch",  # format kobo: the form contradicts the survey contract (e.g. select_multiple became select_one)
     "pii_salt_missing",  # format kobo, real data: PII_SALT is not set, so identifiers cannot be hashed; retried
+    "no_indicator_code",  # national platform: the file name names no indicator (indicator_8-5-2.csv)
+    "no_unit", "unknown_unit",  # national platform: no unit in the file, the contract or the indicator configuration
+    "platform_unreachable",  # national platform: its folder is missing or its site could not be reached
     "internal_error",  # a bug: the file is retried at the next run (details in raw_partners.files.errors)
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,22 @@ class WideSpec:
 
 
 @dataclass(frozen=True)
+class SubjectSpec:
+    """Several subjects in one file (an Open SDG practice): a header ending in ``(<subject>)`` belongs to that
+    subject, and a row to the subject whose columns it fills. Reading merges each subject's columns into one
+    (``Sex (neglected)`` into ``Sex``) and adds ``column``, the row's subject; a row that fills none is the
+    first subject's headline, or the headline of the subject a ``markers`` column (header -> subject) names."""
+
+    subjects: tuple[str, ...]  # in the order of the header
+    column: str = "Subject"
+    markers: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, str] = field(default_factory=dict)  # what ``column`` says for a subject (default: its name)
+
+    def value_of(self, subject: str) -> str:
+        return self.values.get(subject, subject)
+
+
+@dataclass(frozen=True)
 class FileSpec:
     index: int
     label: str
@@ -78,6 +94,10 @@ class FileSpec:
     wide: WideSpec | None
     kobo_contract: str | None = None  # format kobo: the survey contract's path as written in the contract
     kobo: KoboContract | None = None  # format kobo: that survey contract, loaded and checked
+    subjects: SubjectSpec | None = None  # several subjects in one file (national platforms)
+    # Columns the contract does not name are kept as breakdowns without the personal-data heuristics: for
+    # published official aggregates (national platforms), where a long label is an education level, not a note.
+    keep_unnamed: bool = False
 
     def matches(self, file_name: str) -> bool:
         return any(fnmatch.fnmatchcase(file_name.lower(), pattern.lower()) for pattern in self.patterns)
@@ -104,6 +124,8 @@ class Contract:
     contact: str | None = None
     notes: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    # field -> rule giving the code of a label no vocabulary lists (national platforms: age ranges in words)
+    label_rules: Mapping[str, Callable[[str], str | None]] = field(default_factory=dict, repr=False)
 
     def spec_for(self, file_name: str) -> FileSpec | None:
         """The first file entry whose pattern matches ``file_name``."""
@@ -118,6 +140,8 @@ class Contract:
         key = label_key(text)
         if vocabulary and key in vocabulary:
             return MappedLabel(vocabulary[key], None, False)
+        if field_name in self.label_rules and (ruled := self.label_rules[field_name](text)) is not None:
+            return MappedLabel(ruled, None, False)
         if text.startswith("="):
             return MappedLabel(None, "formula_text", False)
         if field_name == "geo_area_m49" and text.isdigit():

@@ -236,7 +236,7 @@ def ingest_partner(
                                              "The data team fixes the contract as the message says."))
         if contract is None:
             for file_path in files:
-                result.files.append(_without_contract(con, partner_id, file_path, result.errors, run_id, now))
+                result.files.append(reject_file(con, partner_id, file_path, result.errors, run_id, now))
         else:
             result.partner_name = contract.name
             upsert_partner(con, contract, path.name, run_id, now)
@@ -253,13 +253,7 @@ def ingest_partner(
                          [partner_id]).fetchone()[0]:
             log.warning("partner %s: the inbox folder is missing or empty; the files landed before stay in use "
                         "(to withdraw them: scripts/withdraw_partner_files.py)", partner_id)
-        index_md, index_html, per_file = write_partner_reports(
-            con, partner_id, result.partner_name, [item.file_name for item in result.files],
-            [problem.as_dict() for problem in result.errors], skipped, reports_dir)
-        result.report_markdown, result.report_html = index_md, index_html
-        for item in result.files:
-            item.report_markdown, item.report_html = per_file.get(item.file_name, (None, None))
-        return result
+        return write_reports(con, result, reports_dir)
 
 
 
@@ -295,15 +289,30 @@ def withdraw_files(con: duckdb.DuckDBPyConnection, partner_id: str, names: list[
     return results
 
 
-def _without_contract(con, partner_id: str, path: Path, problems: list[Problem], run_id: str, now: datetime) -> FileIngestResult:
+def reject_file(con: duckdb.DuckDBPyConnection, partner_id: str, path: Path, problems: list[Problem], run_id: str,
+                now: datetime, contract: Contract | None = None) -> FileIngestResult:
+    """Record a file that cannot be read at all (no contract, or, for a national platform, no indicator in its
+    name) as rejected with ``problems``, so the report and ``raw_partners.files`` say why."""
     try:
         sniff = sniff_file(path)
     except OSError as exc:
         return FileIngestResult(partner_id, path.name, "", "retry", errors=[Problem(
             "unreadable", f"the file could not be opened ({exc.strerror})", "We will try again at the next run.")])
-    ctx = FileContext(con, FileVersion.of(partner_id, path, sniff), None, None, "", run_id, now)
+    ctx = FileContext(con, FileVersion.of(partner_id, path, sniff), contract, None, contract.sha256 if contract else "",
+                      run_id, now)
     record_failure(ctx, problems, [], "rejected")
     return FileIngestResult(partner_id, path.name, sniff.sha256, "rejected", errors=list(problems), batch_id=ctx.batch_id)
+
+
+def write_reports(con: duckdb.DuckDBPyConnection, result: PartnerIngestResult, reports_dir: Path) -> PartnerIngestResult:
+    """The source's feedback reports, linked from ``result`` and its files."""
+    index_md, index_html, per_file = write_partner_reports(
+        con, result.partner_id, result.partner_name, [item.file_name for item in result.files],
+        [problem.as_dict() for problem in result.errors], result.skipped, reports_dir)
+    result.report_markdown, result.report_html = index_md, index_html
+    for item in result.files:
+        item.report_markdown, item.report_html = per_file.get(item.file_name, (None, None))
+    return result
 
 
 def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, *args: Any, **options: Any) -> list[PartnerIngestResult]:

@@ -104,7 +104,8 @@ def resolve_layout(con: duckdb.DuckDBPyConnection, spec: FileSpec, staged: Stage
         else:
             layout.custom_dimensions.append((spec.wide.header_is, Source("wide")))
     _refuse_missing(spec, staged, layout, missing, duplicated)
-    _sort_unnamed(con, staged, layout, [position for position in range(len(staged.headers)) if position not in used])
+    _sort_unnamed(con, staged, layout, [position for position in range(len(staged.headers)) if position not in used],
+                  spec.keep_unnamed)
     return layout
 
 
@@ -132,7 +133,8 @@ def _refuse_missing(spec: FileSpec, staged: StagedFile, layout: Layout, missing:
         raise FileRejected(problems)
 
 
-def _sort_unnamed(con: duckdb.DuckDBPyConnection, staged: StagedFile, layout: Layout, rest: list[int]) -> None:
+def _sort_unnamed(con: duckdb.DuckDBPyConnection, staged: StagedFile, layout: Layout, rest: list[int],
+                  spec_keeps_all: bool = False) -> None:
     """The columns the contract does not name: empty (ignored), personal or free text (withheld), or
     kept as breakdowns (unmapped)."""
     if not rest:
@@ -145,7 +147,7 @@ def _sort_unnamed(con: duckdb.DuckDBPyConnection, staged: StagedFile, layout: La
         count, distinct, longest, contacts, with_digits = measures[PROFILE_WIDTH * number:PROFILE_WIDTH * (number + 1)]
         if not count:
             layout.ignored_blank.append(header)
-        elif (why := not_a_breakdown(header, count, distinct, longest, contacts, with_digits)) is not None:
+        elif not spec_keeps_all and (why := not_a_breakdown(header, count, distinct, longest, contacts, with_digits)) is not None:
             layout.withheld.append((header, position, why))
         else:
             layout.unmapped.append((header, position))

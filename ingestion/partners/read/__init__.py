@@ -13,6 +13,7 @@ from ingestion.partners.codes import Problem
 from ingestion.partners.contract import FileSpec
 from ingestion.partners.read.delimited import delimiter_name, stage_csv
 from ingestion.partners.read.staged import CELLS, FileRejected, StagedFile
+from ingestion.partners.read.subjects import split_subjects
 from ingestion.partners.read.workbook import stage_xlsx
 from ingestion.partners.sniff import Sniff
 
@@ -46,7 +47,8 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, spec: FileSpec, sniff
         if sniff.kind != "text":
             raise FileRejected([Problem("unreadable", f"the file is named {suffix} but contains binary data ({sniff.kind}), not text",
                                         "Export the data from your spreadsheet program as 'CSV UTF-8' or .xlsx.")])
-        return stage_csv(con, path, spec, sniff)
+        staged = stage_csv(con, path, spec, sniff)
+        return split_subjects(con, staged, spec.subjects) if spec.subjects else staged
     raise FileRejected([Problem(
         "unsupported_format", f"files ending in '{suffix or '(no extension)'}' are not read",
         "Send .csv (UTF-8, or the encoding in your contract) or .xlsx files. Old .xls and .ods files: save them as .xlsx.")])
