@@ -31,6 +31,13 @@ class CanonicalModel:
     default_min_cell_size: int
     # source type -> whether a cell of unknown size counts as small
     small_cell_sources: Mapping[str, bool]
+    source_types: tuple[str, ...] = ()  # most authoritative first
+    official_source_types: tuple[str, ...] = ()  # published aggregates: never suppressed, compared with
+
+    @property
+    def landed_source_types(self) -> tuple[str, ...]:
+        """What the partner landing tables hold: every kind of source but the UN database."""
+        return tuple(kind for kind in self.source_types if kind != "official")
 
     @property
     def observation_grain(self) -> tuple[str, ...]:
@@ -52,6 +59,8 @@ def model_from_vars(values: Mapping[str, Any]) -> CanonicalModel:
         total_code=str(values["total_code"]),
         default_min_cell_size=int(values["min_cell_size"]),
         small_cell_sources=MappingProxyType({str(k): bool(v) for k, v in values["small_cell_sources"].items()}),
+        source_types=names("source_types"),
+        official_source_types=names("official_source_types"),
     )
 
 

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     sdg_series_per_run: int = 100
     partner_inbox: Path = _path("data/inbox")
     partner_contracts: Path = _path("contracts/partners")
+    # National Open SDG platforms: one contract per country (ingestion/national); a site's files are fetched
+    # into <warehouse folder>/national/<iso3>.
+    national_contracts: Path = _path("contracts/national")
     kobo_contracts: Path = _path("contracts/kobo")
     reports_dir: Path = _path("reports")
     # The report site (ingestion/report/); unset: <REPORTS_DIR>/site.
@@ -120,7 +123,7 @@ class Settings(BaseSettings):
         return (init_settings, env_settings)
 
     @field_validator("warehouse_path", "published_path", "sdg_replay_dir", "partner_inbox", "partner_contracts",
-                     "kobo_contracts", "reports_dir", "report_dir", "dagster_home", mode="before")
+                     "national_contracts", "kobo_contracts", "reports_dir", "report_dir", "dagster_home", mode="before")
     @classmethod
     def _resolve(cls, value: Any) -> Path | None:
         if value is None:

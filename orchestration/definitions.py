@@ -64,6 +64,8 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
                                   replay_dir=str(settings.sdg_replay_dir)),
         "partner_inbox": PartnerInboxResource(
             inbox=str(settings.partner_inbox), contracts=str(settings.partner_contracts),
+            national_contracts=str(settings.national_contracts),
+            national_cache=str(settings.warehouse_path.parent / "national"),
             reports=str(settings.reports_dir / "partners"), pii_salt=secret("PII_SALT", settings.pii_salt),
         ),
         "kobo_api": KoboApiResource(
@@ -74,7 +76,8 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "build_settings": BuildSettingsResource(min_cell_size=settings.min_cell_size,
                                                 row_count_change_warn=settings.row_count_change_warn),
         "report": ReportResource(out_dir=str(settings.report_site_dir), partner_contracts=str(settings.partner_contracts),
-                                 kobo_contracts=str(settings.kobo_contracts)),
+                                 kobo_contracts=str(settings.kobo_contracts),
+                                 national_contracts=str(settings.national_contracts)),
         "dbt": dbt_resource(),
         "great_expectations": GreatExpectationsResource(data_docs_dir=str(settings.reports_dir / "data_docs")),
     }

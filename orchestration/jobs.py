@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from ingestion.national import list_platforms
 from ingestion.partners import list_partners, scan_inbox
 from ingestion.sdg_api.series import series_groups
 from orchestration.assets.partners import RAW_PARTNER_KEYS, partner_partitions
@@ -129,7 +130,8 @@ def partner_inbox_sensor(context: dg.SensorEvaluationContext, partner_inbox: Par
     for name in sorted(set(seen) - set(current)):
         changed.setdefault(name.split("/", 1)[0], []).append(f"{name}:removed after {seen[name]}")
     known = set(context.instance.get_dynamic_partitions(partner_partitions.name))
-    new_partners = [partner for partner in list_partners(inbox) if partner not in known]
+    platforms = list_platforms(Path(partner_inbox.national_contracts))  # read each night by the partner schedule
+    new_partners = [partner for partner in [*list_partners(inbox), *platforms] if partner not in known]
     # One run per change: the same change seen again (a restart from the same cursor) has the same key;
     # the change count tells apart a state seen before (a file moved back in keeps its mtime).
     changes = cursor["changes"] + (1 if changed else 0)
@@ -142,6 +144,9 @@ def partner_inbox_sensor(context: dg.SensorEvaluationContext, partner_inbox: Par
         for partner, states in changed.items()
         if partner in known or partner in new_partners
     ]
+    # A platform is read the first time it is seen; after that by the nightly partner schedule.
+    requests += [dg.RunRequest(run_key=f"first:{platform}", partition_key=platform, tags={TRIGGER_TAG: "inbox"})
+                 for platform in platforms if platform in new_partners]
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[partner_partitions.build_add_request(new_partners)] if new_partners else [],

@@ -61,6 +61,10 @@ class PartnerInboxResource(dg.ConfigurableResource):
     contracts: str
     reports: str
     pii_salt: str | None = Field(default=None, repr=False)
+    # National Open SDG platforms (partitions national_<iso3> of the same asset): their contracts, and where
+    # a site's files are fetched to.
+    national_contracts: str = "contracts/national"
+    national_cache: str = "warehouse/national"
 
 
 class KoboApiResource(dg.ConfigurableResource):
@@ -89,3 +93,4 @@ class ReportResource(dg.ConfigurableResource):
     out_dir: str
     partner_contracts: str
     kobo_contracts: str
+    national_contracts: str | None = None

@@ -17,6 +17,7 @@ from dotenv import load_dotenv
 
 from ingestion.config import PROJECT_ROOT, Settings, load_settings
 from ingestion.warehouse import connect
+from ingestion.national import list_platforms
 from ingestion.partners import list_partners
 from orchestration.assets.partners import partner_partitions
 from orchestration.assets.sdg_api import RAW_SDG_OBSERVATIONS
@@ -61,7 +62,7 @@ def run_pipeline(settings: Settings, instance: dg.DagsterInstance, log_level: st
     defs = build_defs(settings)
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     series_job, partner_job = defs.resolve_job_def(sdg_series_job.name), defs.resolve_job_def(partner_job_def.name)
-    partner_ids = list_partners(settings.partner_inbox)
+    partner_ids = list_partners(settings.partner_inbox) + list_platforms(settings.national_contracts)
     instance.add_dynamic_partitions(partner_partitions.name, partner_ids)  # what the inbox sensor does
     requests = night_run_requests(series_job.partitions_def.get_partition_keys(), settings.sdg_series_per_run,
                                   partner_ids)

@@ -142,12 +142,14 @@ def test_the_coverage_matrix_says_what_the_published_file_has(site, published):
     assert len(body) == groups * keys
     by_cell = {(r[0], r[1]): r[2] for r in body}
     # Internally displaced people: only civil society and citizens report on them (migratory_status IDP).
-    idp = published.execute("""select indicator_key, bool_or(has_official), bool_or(has_civil_society or has_citizen_generated)
+    idp = published.execute("""select indicator_key, bool_or(has_official), bool_or(has_national_official),
+                                      bool_or(has_civil_society or has_citizen_generated)
                                from marts.mart_data_coverage where migratory_status = 'IDP' or population_group = 'IDP'
                                group by all""").fetchall()
     assert idp
-    for key, official, non_official in idp:
-        expected = "official data" if official else "civil-society or citizen data only" if non_official else "no data"
+    for key, official, national, non_official in idp:
+        expected = ("official data" if official else "national official data only" if national else
+                    "civil-society or citizen data only" if non_official else "no data")
         assert by_cell[("Internally displaced people", key)] == expected
 
 

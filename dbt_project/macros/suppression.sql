@@ -21,7 +21,7 @@
     {#- none before the relation exists (`dbt compile` or `docs generate` on a fresh warehouse) -#}
     {% if not execute or load_relation(relation) is none %}{{ return([]) }}{% endif %}
     {% set found = run_query("select distinct unnest(map_keys(" ~ map_column ~ ")) from " ~ relation
-                             ~ " where source_type <> 'official' order by 1") %}
+                             ~ " where " ~ not_official('source_type') ~ " order by 1") %}
     {{ return(found.columns[0].values() | list) }}
 {% endmacro %}
 
@@ -40,6 +40,11 @@
     case when coalesce({{ entry }}, '_T') = '_T' then '_T' else {{ entry }} end as breakdown_{{ loop.index }},
     {%- endfor %}
 {% endmacro %}
+
+{#- Whether a row's source is not an official aggregate (var official_source_types): the rows suppression is about. -#}
+{% macro not_official(source_type='source_type') -%}
+    {{ source_type }} not in ({% for type in var('official_source_types') %}'{{ type }}'{{ ', ' if not loop.last }}{% endfor %})
+{%- endmacro %}
 
 {#- var min_cell_size: the project's default, or MIN_CELL_SIZE as ingestion/config.py parsed it (passed with --vars). -#}
 {% macro min_cell_size() %}

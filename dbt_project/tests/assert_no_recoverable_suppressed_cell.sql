@@ -17,7 +17,7 @@ with cells as (
         published.*
     from {{ ref('fct_indicator_observations') }} as published
     left join {{ ref('int_observations_unioned') }} as landed using (observation_id)
-    where published.source_type <> 'official'
+    where {{ not_official('published.source_type') }}
 )
 
 {% for dim in dims %}

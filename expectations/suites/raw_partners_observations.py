@@ -9,6 +9,7 @@ from __future__ import annotations
 from expectations.gx import gxe
 
 from expectations.suites import _common as c
+from ingestion import canonical
 from ingestion.config import BuildSettings
 
 TABLE = "raw_partners.observations"
@@ -28,7 +29,7 @@ def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
         *c.not_null(LINEAGE),
         *c.not_null(["series_code", "geo_area_m49", "period_label", "unit"]),
         # reported: content that ingestion should already have set aside
-        c.in_set("source_type", ["civil_society", "citizen_generated"], c.WARNING),
+        c.in_set("source_type", list(canonical.load().landed_source_types), c.WARNING),
         *[gxe.ExpectColumnValuesToNotBeInSet(column=d, value_set=[c.UNMAPPED], severity=c.WARNING)
           for d in DIMENSIONS],
         *c.value_ranges("value", "unit", c.WARNING),

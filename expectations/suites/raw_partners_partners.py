@@ -5,6 +5,7 @@ from __future__ import annotations
 from expectations.gx import gxe
 
 from expectations.suites import _common as c
+from ingestion import canonical
 from ingestion.config import BuildSettings
 
 TABLE = "raw_partners.partners"
@@ -23,6 +24,6 @@ def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
         *c.not_null(["partner_id", "partner_name", "source_type", "licence", "attribution"]),
         *c.not_null(LINEAGE),
         # reported here: dbt's accepted_values test on the source type is what blocks
-        c.in_set("source_type", ["civil_society", "citizen_generated"], c.WARNING),
+        c.in_set("source_type", list(canonical.load().landed_source_types), c.WARNING),
         gxe.ExpectColumnValuesToMatchRegex(column="contract_sha256", regex=r"^[0-9a-f]{64}$", severity=c.WARNING),
     ]

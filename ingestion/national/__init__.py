@@ -8,7 +8,8 @@ files are read with, made from each file's name and header), ``ingest`` (the par
 reading, evaluation, landing, the report).
 """
 
-from ingestion.national.ingest import ingest_platform, platform_id
+from ingestion.national.ingest import ingest_platform, is_platform, list_platforms, platform_contract_path, platform_id
 from ingestion.national.platform import load_platform, platform_contracts
 
-__all__ = ["ingest_platform", "load_platform", "platform_contracts", "platform_id"]
+__all__ = ["ingest_platform", "is_platform", "list_platforms", "load_platform", "platform_contract_path",
+           "platform_contracts", "platform_id"]

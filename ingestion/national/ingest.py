@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion.national.fetch import SiteFetcher, local_files, site_files
-from ingestion.national.platform import PARTNER_PREFIX, load_platform
+from ingestion.national.platform import PARTNER_PREFIX, load_platform, platform_contracts
 from ingestion.national.spec import platform_contract
 from ingestion.partners.codes import Problem
 from ingestion.partners.contract import ContractError
@@ -20,6 +20,19 @@ from ingestion.partners.results import PartnerIngestResult
 from ingestion.partners.schema import ensure_schema
 
 log = logging.getLogger(__name__)
+
+
+def list_platforms(contracts_dir: Path) -> list[str]:
+    """The source ids of the platform contracts in ``contracts_dir`` (national_gha, national_mda, ...)."""
+    return [platform_id(path) for path in platform_contracts(contracts_dir)]
+
+
+def platform_contract_path(contracts_dir: Path, source_id: str) -> Path:
+    return contracts_dir / f"{source_id.removeprefix(PARTNER_PREFIX)}.yml"
+
+
+def is_platform(source_id: str) -> bool:
+    return source_id.startswith(PARTNER_PREFIX)
 
 
 def platform_id(contract_path: Path) -> str:

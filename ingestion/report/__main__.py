@@ -11,7 +11,7 @@ from ingestion.report.site import ReportInputs, build_site
 def inputs_from_settings(settings) -> ReportInputs:
     return ReportInputs(published_path=settings.published_path, out_dir=settings.report_site_dir,
                         min_cell_size=settings.min_cell_size, partner_contracts=settings.partner_contracts,
-                        kobo_contracts=settings.kobo_contracts,
+                        kobo_contracts=settings.kobo_contracts, national_contracts=settings.national_contracts,
                         project_root=PROJECT_ROOT)
 
 

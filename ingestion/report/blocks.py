@@ -120,7 +120,7 @@ def intersections_block(pairs: list[tuple[dict, dict]], catalog: dict[str, Sourc
                  synthetic=_synthetic(sources, rows_dicts))
 
 
-COMPARISON_COLUMNS = ["area", "group", "official series", "official period", "official value",
+COMPARISON_COLUMNS = ["area", "group", "official source", "official series", "official period", "official value",
                       "non-official series", "non-official period", "non-official value", "respondents",
                       "non-official source", "source kind", "difference", "threshold", "beyond threshold", "unit"]
 
@@ -128,19 +128,20 @@ COMPARISON_COLUMNS = ["area", "group", "official series", "official period", "of
 def comparisons_block(found: list[dict], catalog: dict[str, Source], where: str) -> Block | None:
     if not found:
         return None
-    title = f"Sources side by side: official and civil-society or citizen values, {where}"
-    caption = (f"Official values (dark) beside civil-society or citizen-generated values (orange) for the same "
+    title = f"Sources side by side: official values and the values compared with them, {where}"
+    caption = (f"Official values (dark: the UN's, or the national statistics office's) beside the values compared "
+               f"with them (orange: civil-society, citizen-generated, or national against the UN) for the same "
                f"group, {where}; the grey band is the official value plus or minus the unit's threshold.")
     records, rows = [], []
     for r in found:
         threshold = r["comparison_threshold"]
         records.append({
             "label": f"{r['geo_area_name']} {r['non_official_period_label']}: {group_label(r, DIMENSIONS)}"
-                     f" ({r['non_official_source_id']})",
+                     f" ({r['non_official_source_id']} vs {r['official_source_id']})",
             "official_value": r["official_value"], "non_official_value": r["non_official_value"],
             "band_low": None if threshold is None else r["official_value"] - threshold,
             "band_high": None if threshold is None else r["official_value"] + threshold})
-        rows.append([r["geo_area_name"], group_label(r, DIMENSIONS), r["official_series_code"],
+        rows.append([r["geo_area_name"], group_label(r, DIMENSIONS), r["official_source_id"], r["official_series_code"],
                      r["official_period_label"], number(r["official_value"]), r["non_official_series_code"],
                      r["non_official_period_label"], number(r["non_official_value"]),
                      number(r["non_official_sample_size"]), r["non_official_source_id"],
@@ -148,6 +149,7 @@ def comparisons_block(found: list[dict], catalog: dict[str, Source], where: str)
                      number(r["difference"]), number(threshold) or "not compared for this unit",
                      number(r["exceeds_threshold"]), r["unit"] or ""])
     sources = _sources(found, catalog, "non_official_source_id", "non_official_source_type", official=True)
+    sources += [s for s in _sources(found, catalog, "official_source_id", "official_source_type") if s not in sources]
     return Block(id="sources", title=title, caption=caption, columns=COMPARISON_COLUMNS, rows=rows,
                  sources=sources, svg=charts.sources_chart(records, title),
                  synthetic=_synthetic(sources, found, "non_official_data_source"))
@@ -172,8 +174,9 @@ def coverage_block(cells: list[dict], catalog: dict[str, Source]) -> Block:
     title = "Who is missing: population groups x indicators"
     return Block(
         id="coverage", title=title,
-        caption=("For each population group official data rarely covers and each indicator: official data in at "
-                 "least one area, civil-society or citizen-generated data only, or no data at all."),
+        caption=("For each population group official data rarely covers and each indicator: UN data in at least "
+                 "one area, a national statistics office's data only, civil-society or citizen-generated data only, "
+                 "or no data at all."),
         columns=["population group", "indicator", "data", "areas with data"],
         rows=[[c["population_group"], c["indicator"], c["status"], number(c["areas"])] for c in cells],
         sources=sorted(catalog.values(), key=lambda s: (s.source_type != "official", s.name)),

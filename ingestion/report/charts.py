@@ -13,8 +13,8 @@ import vl_convert
 
 WIDTH = 520
 ROW_HEIGHT = 18
-COVERAGE_STATUSES = ["official data", "civil-society or citizen data only", "no data"]
-COVERAGE_COLOURS = ["#1b6ca8", "#e8a33d", "#d9d9d9"]
+COVERAGE_STATUSES = ["official data", "national official data only", "civil-society or citizen data only", "no data"]
+COVERAGE_COLOURS = ["#1b6ca8", "#5fa8d3", "#e8a33d", "#d9d9d9"]
 
 
 def render(chart: alt.TopLevelMixin, title: str) -> str:

@@ -88,7 +88,8 @@ def select_gaps(gap_rows: list[dict], depth: str = "1", limit: int | None = CHAR
 def comparisons(con, key: str) -> list[dict]:
     """Non-official values beside the official ones, for the indicator on either side."""
     return rows(con, f"""
-        select c.geo_area_m49, c.geo_area_name, c.official_series_code, c.non_official_series_code,
+        select c.geo_area_m49, c.geo_area_name, c.official_source_type, o.source_id as official_source_id,
+               c.official_series_code, c.non_official_series_code,
                {", ".join("c." + d for d in DIMENSIONS)}, c.other_disaggregation, c.unit,
                c.official_period_label, c.non_official_period_label, c.non_official_source_type,
                c.non_official_source_id, n.data_source as non_official_data_source, c.official_value,
@@ -145,7 +146,8 @@ def population_groups(con, seeds_dir: Path) -> list[dict]:
 
 
 def coverage(con, seeds_dir: Path) -> list[dict]:
-    """Population group x indicator: official data, civil-society or citizen data only, or nothing
+    """Population group x indicator: official (UN) data, national official data only, civil-society or citizen
+    data only, or nothing
     (from ``mart_data_coverage``, in any area and period)."""
     keys = [r["indicator_key"] for r in rows(con, "select distinct indicator_key from marts.mart_data_coverage "
                                                   "order by indicator_key")]
@@ -157,13 +159,14 @@ def coverage(con, seeds_dir: Path) -> list[dict]:
             match += f" or {group['via_dimension']} in ({', '.join('?' for _ in group['via_codes'])})"
             params += list(group["via_codes"])
         found = {r["indicator_key"]: r for r in rows(con, f"""
-            select indicator_key, bool_or(has_official) as official,
+            select indicator_key, bool_or(has_official) as official, bool_or(has_national_official) as national,
                    bool_or(has_civil_society or has_citizen_generated) as non_official,
                    count(distinct geo_area_m49) as areas
             from marts.mart_data_coverage where {match} group by indicator_key""", params)}
         for key in keys:
             hit = found.get(key)
             status = ("official data" if hit and hit["official"] else
+                      "national official data only" if hit and hit["national"] else
                       "civil-society or citizen data only" if hit and hit["non_official"] else "no data")
             cells.append({"population_group": group["label"], "indicator": key, "status": status,
                           "areas": hit["areas"] if hit else 0})

@@ -16,7 +16,7 @@ CODES = {
 DIMENSION_WORDS = {"sex": "sex", "age_group": "age", "disability_status": "disability", "location": "location",
                    "income_quantile": "income", "migratory_status": "migratory status",
                    "population_group": "population group"}
-SOURCE_TYPES = {"official": "official", "civil_society": "civil society",
+SOURCE_TYPES = {"official": "official (UN)", "national_official": "national official", "civil_society": "civil society",
                 "citizen_generated": "citizen-generated"}
 
 

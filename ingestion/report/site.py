@@ -37,6 +37,7 @@ class ReportInputs:
     partner_contracts: Path
     project_root: Path
     kobo_contracts: Path | None = None
+    national_contracts: Path | None = None
 
     @property
     def seeds_dir(self) -> Path:
@@ -125,7 +126,8 @@ def _page_sources(found_rows: _IndicatorRows, catalog: dict[str, Source], m49: i
 
 
 def _build(con, folder: Path, inputs: ReportInputs) -> tuple[int, int]:
-    catalog = load_sources(inputs.partner_contracts, inputs.project_root, inputs.kobo_contracts)
+    catalog = load_sources(inputs.partner_contracts, inputs.project_root, inputs.kobo_contracts,
+                           inputs.national_contracts)
     indicators = data.indicators(con)
     gaps = data.latest_gaps(con)
     common = {"publication": data.publication(con), "min_cell_size": inputs.min_cell_size,

@@ -86,9 +86,26 @@ def _surveys(kobo_contracts: Path | None, partners: dict[str, Source]) -> dict[s
     return surveys
 
 
-def load_sources(partner_contracts: Path, project_root: Path, kobo_contracts: Path | None = None) -> dict[str, Source]:
-    """Every source by id: the official one, one per partner contract and one per KoBo survey contract."""
-    sources = {OFFICIAL.source_id: OFFICIAL}
+def _platforms(national_contracts: Path | None) -> dict[str, Source]:
+    """National platforms publish as ``national_<iso3>``, on their platform contract's licence and attribution."""
+    platforms = {}
+    for path in sorted(Path(national_contracts).glob("*.yml")) if national_contracts else []:
+        contract = _yaml(path)
+        platform = contract.get("platform") or {}
+        source_id = f"national_{path.stem.lower()}"
+        licence = str(contract.get("licence") or "licence not stated in the platform's contract")
+        platforms[source_id] = Source(
+            source_id=source_id, name=str(platform.get("name") or source_id), source_type="national_official",
+            licence=licence, attribution=str(contract.get("attribution") or platform.get("name") or source_id),
+            licence_url=LICENCE_URLS.get(licence))
+    return platforms
+
+
+def load_sources(partner_contracts: Path, project_root: Path, kobo_contracts: Path | None = None,
+                 national_contracts: Path | None = None) -> dict[str, Source]:
+    """Every source by id: the official one, one per partner contract, one per KoBo survey contract and one
+    per national platform contract."""
+    sources = {OFFICIAL.source_id: OFFICIAL, **_platforms(national_contracts)}
     for path in sorted(Path(partner_contracts).glob("*.yml")):
         contract = _yaml(path)
         partner = contract.get("partner") or {}

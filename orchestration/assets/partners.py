@@ -1,10 +1,13 @@
-"""Civil-society and citizen-generated data: partner files from the inbox, one partition per partner."""
+"""Civil-society and citizen-generated data: partner files from the inbox, one partition per partner; and
+national official data: each national Open SDG platform is a partition too (``national_<iso3>``), landed by
+the same pipeline into the same tables."""
 
 import datetime as dt
 from pathlib import Path
 
 import dagster as dg
 
+from ingestion.national import ingest_platform, is_platform, platform_contract_path
 from ingestion.partners import ingest_partner
 from orchestration.assets.catalog import landing_spec
 from orchestration.resources import WAREHOUSE_POOL, PartnerInboxResource, WarehouseResource
@@ -34,15 +37,19 @@ RAW_PARTNER_KEYS = [
     partitions_def=partner_partitions,
     pool=WAREHOUSE_POOL,
     description="Read one partner's inbox folder through its data contract; land, quarantine, report back. "
-                "KoBo exports (format kobo) land in raw_kobo_restricted through the same contract.",
+                "KoBo exports (format kobo) land in raw_kobo_restricted through the same contract. A partition "
+                "national_<iso3> reads that country's Open SDG platform (contracts/national/<iso3>.yml).",
 )
 def raw_partner_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource, partner_inbox: PartnerInboxResource):
     partner_id = context.partition_key
+    now = dt.datetime.now(dt.timezone.utc)
     with warehouse.connection() as con:
-        result = ingest_partner(
-            con, partner_id, Path(partner_inbox.inbox), Path(partner_inbox.contracts), Path(partner_inbox.reports),
-            context.run_id, dt.datetime.now(dt.timezone.utc), pii_salt=partner_inbox.pii_salt,
-        )
+        if is_platform(partner_id):
+            result = ingest_platform(con, platform_contract_path(Path(partner_inbox.national_contracts), partner_id),
+                                     Path(partner_inbox.reports), Path(partner_inbox.national_cache), context.run_id, now)
+        else:
+            result = ingest_partner(con, partner_id, Path(partner_inbox.inbox), Path(partner_inbox.contracts),
+                                    Path(partner_inbox.reports), context.run_id, now, pii_salt=partner_inbox.pii_salt)
     metadata = result.metadata()
     context.log.info(
         f"{partner_id}: {metadata.get('observations_landed')} observations landed, "

@@ -37,7 +37,8 @@ def report_site(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
         result = build_site(ReportInputs(
             published_path=Path(warehouse.published_path), out_dir=Path(report.out_dir),
             min_cell_size=build_settings.min_cell_size, partner_contracts=Path(report.partner_contracts),
-            kobo_contracts=Path(report.kobo_contracts), project_root=PROJECT_ROOT))
+            kobo_contracts=Path(report.kobo_contracts), project_root=PROJECT_ROOT,
+            national_contracts=Path(report.national_contracts) if report.national_contracts else None))
     except Exception as error:  # the report never fails the run: publication already happened
         message = f"{type(error).__name__}: {error}"
         context.log.warning(f"report site not built (the published file is unaffected; the previous site, "

@@ -56,7 +56,7 @@ exposed_{{ n }}_{{ dim }} as (
                 order by (is_suppressed or {{ dim }} = '_T'), sample_size, {{ dim }}
             ) as pick
         from pass_{{ n - 1 }}
-        where source_type <> 'official'
+        where {{ not_official('source_type') }}
         window sibling_set as (partition by {% for c in others %}{{ c }}{{ ', ' if not loop.last }}{% endfor %})
     )
     where suppressed_in_set = 1 and totals_in_set >= 1 and pick = 1 and not is_suppressed and not is_total

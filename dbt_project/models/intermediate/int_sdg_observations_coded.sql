@@ -22,7 +22,8 @@ with coding as (
         '{{ model.checksum.checksum if model.checksum is mapping else model.checksum }}',
         (select string_agg(t::varchar, ';' order by t::varchar) from {{ ref('vocabulary') }} as t),
         (select string_agg(t::varchar, ';' order by t::varchar) from {{ ref('age_groups') }} as t),
-        (select string_agg(t::varchar, ';' order by t::varchar) from {{ ref('label_crosswalk') }} as t),
+        -- the crosswalk rows this model reads (the national platforms' labels are read at their landing)
+        (select string_agg(t::varchar, ';' order by t::varchar) from {{ ref('label_crosswalk') }} as t where t.vocabulary = 'sdg_api'),
         (select string_agg(t::varchar, ';' order by t::varchar) from {{ ref('sdg_dimension_concepts') }} as t)
     )) as coding_fingerprint
 ),

@@ -21,8 +21,8 @@ select
     groups.label,
     groups.description,
     groups.official_coverage,
-    count(observations.observation_id) filter (where observations.source_type = 'official') as official_observations,
-    count(observations.observation_id) filter (where observations.source_type <> 'official') as non_official_observations
+    count(observations.observation_id) filter (where not {{ not_official('observations.source_type') }}) as official_observations,
+    count(observations.observation_id) filter (where {{ not_official('observations.source_type') }}) as non_official_observations
 from groups
 left join observations
     on observations.population_group = groups.code

@@ -1,15 +1,30 @@
--- Official and non-official values side by side where both exist for the same series (or the
--- same SDG indicator), area, group and unit, with periods at most one year apart (the closest
--- official period is taken). Differences beyond the unit's threshold (seed `units`) are flagged.
+-- A figure side by side with an official one for the same series (or the same SDG indicator), area,
+-- group and unit, with periods at most one year apart (the closest official period is taken).
+-- Each source is compared with every official source listed before it in var source_types: civil
+-- society and citizens with the UN and with the national statistics office, the national office with
+-- the UN. Differences beyond the unit's threshold (seed `units`) are flagged.
 {% set dims = var('dimensions') %}
-with official as (
+{% set types = var('source_types') %}
+{% set pairs = [] %}
+{%- for reference in var('official_source_types') %}
+{%- for compared in types[types.index(reference) + 1:] %}
+{%- do pairs.append("('" ~ reference ~ "', '" ~ compared ~ "')") %}
+{%- endfor %}
+{%- endfor %}
+with pairings as (
+    select * from (values {{ pairs | join(', ') }}) as pairing (reference_source_type, compared_source_type)
+),
+
+official as (
     select * from {{ ref('fct_indicator_observations') }}
-    where source_type = 'official' and value is not null
+    where source_type in (select reference_source_type from pairings) and value is not null
 ),
 
 non_official as (
-    select * from {{ ref('fct_indicator_observations') }}
-    where source_type <> 'official' and value is not null
+    select observations.*, pairings.reference_source_type
+    from {{ ref('fct_indicator_observations') }} as observations
+    join pairings on pairings.compared_source_type = observations.source_type
+    where observations.value is not null
 ),
 
 pairs as (
@@ -25,7 +40,8 @@ pairs as (
         official.reporting_type as official_reporting_type
     from non_official
     join official
-        on official.geo_area_m49 = non_official.geo_area_m49
+        on official.source_type = non_official.reference_source_type
+        and official.geo_area_m49 = non_official.geo_area_m49
         and official.unit = non_official.unit
         {%- for d in dims %}
         and official.{{ d }} = non_official.{{ d }}
@@ -35,7 +51,7 @@ pairs as (
              or (official.indicator_code = non_official.indicator_code and official.indicator_code is not null))
         and abs(year(non_official.period_start) - year(official.period_start)) <= 1
     qualify row_number() over (
-        partition by non_official.observation_id
+        partition by non_official.observation_id, non_official.reference_source_type
         order by abs(year(non_official.period_start) - year(official.period_start)),
             (official.series_code = non_official.series_code) desc, official.reporting_type, official.period_label
     ) = 1
@@ -44,6 +60,7 @@ pairs as (
 select
     pairs.non_official_observation_id,
     pairs.official_observation_id,
+    pairs.reference_source_type as official_source_type,
     pairs.matched_on,
     pairs.indicator_code,
     pairs.official_series_code,
