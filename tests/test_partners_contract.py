@@ -46,7 +46,8 @@ def test_the_committed_contracts_load():
         assert contract.type in ("civil_society", "citizen_generated")
         assert len(contract.sha256) == 64
     assert {path.stem for path in SAMPLE_CONTRACTS.glob("*.yml")} == {"ability_forum", "community_wg_survey", "idp_monitoring_network",
-                                                                      "older_voices"}
+                                                                      "older_voices", "disability_rights_armenia",
+                                                                      "armenia_community_monitors"}
 
 
 def test_a_good_contract_maps_labels_in_the_partners_language(tmp_path):

@@ -131,6 +131,9 @@ def test_sample_inbox(tmp_path):
         # The KoBo export: interviews, not values (data/kobo/demo_wg_household_2025/README.md; tests/test_partners_kobo.py).
         "community_wg_survey": (320, 14, {"duplicate": 3, "not_approved": 3, "superseded_edit": 2,
                                           "test_before_launch": 4, "test_tagged": 2}),
+        # Hand-written, clean (data/inbox/README.md): every row lands.
+        "disability_rights_armenia": (32, 0, {}),
+        "armenia_community_monitors": (8, 0, {}),
     }
     assert con.execute("select partner_id, source_row, source_column, reason_code from raw_partners.quarantine order by all").fetchall() == [
         ("ability_forum", 12, None, "conflicting_duplicate"), ("ability_forum", 101, None, "unknown_code"),
@@ -151,6 +154,8 @@ def test_sample_inbox(tmp_path):
         "idp_monitoring_network": ("python-csv", "cp1252", ";", ",", None, 1),
         "older_voices": ("xlsx", None, None, ".", "Data", 4),
         "community_wg_survey": ("csv_export", "utf-8", ";", None, None, 1),
+        "disability_rights_armenia": ("duckdb", "utf-8", ",", ".", None, 1),
+        "armenia_community_monitors": ("duckdb", "utf-8", ",", ".", None, 1),
     }
     assert con.execute("""
         select migratory_status, location, extra_dimensions, value, sample_size, period_label, source_type

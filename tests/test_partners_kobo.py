@@ -139,12 +139,15 @@ def test_the_sample_report_explains_each_reason_in_plain_language(con, tmp_path)
 def test_the_sample_inbox_lands_every_partner_kobo_included(con, tmp_path):
     results = {result.partner_id: result for result in ingest_inbox(
         con, SAMPLE_INBOX, SAMPLE_CONTRACTS, tmp_path / "reports", "run-1", NOW)}
-    assert sorted(results) == ["ability_forum", PARTNER, "idp_monitoring_network", "older_voices"]
+    assert sorted(results) == ["ability_forum", "armenia_community_monitors", PARTNER, "disability_rights_armenia",
+                               "idp_monitoring_network", "older_voices"]
     assert all(not result.failed_files and not result.errors for result in results.values())
     assert rows(con, "select partner_id, format from raw_partners.files order by 1") == [
-        ("ability_forum", "open_sdg"), (PARTNER, "kobo"), ("idp_monitoring_network", "open_sdg"), ("older_voices", "wide")]
+        ("ability_forum", "open_sdg"), ("armenia_community_monitors", "open_sdg"), (PARTNER, "kobo"),
+        ("disability_rights_armenia", "open_sdg"), ("idp_monitoring_network", "open_sdg"), ("older_voices", "wide")]
     assert rows(con, "select distinct partner_id from raw_partners.file_observations order by 1") == [
-        ("ability_forum",), ("idp_monitoring_network",), ("older_voices",)]
+        ("ability_forum",), ("armenia_community_monitors",), ("disability_rights_armenia",), ("idp_monitoring_network",),
+        ("older_voices",)]
 
 
 # --- versions ----------------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from tests.conftest import REPO
 def evaluate(instance, inbox, cursor=None):
     context = dg.build_sensor_context(
         instance=instance, cursor=cursor,
-        resources={"partner_inbox": PartnerInboxResource(inbox=str(inbox), contracts="unused", reports="unused")},
+        resources={"partner_inbox": PartnerInboxResource(inbox=str(inbox), contracts="unused", reports="unused",
+                                                         national_contracts=str(REPO / "contracts" / "national"))},
     )
     result = partner_inbox_sensor(context)
     for request in result.dynamic_partitions_requests:
@@ -29,7 +30,10 @@ def test_one_run_per_new_or_changed_partner_file(tmp_path):
     with dg.DagsterInstance.ephemeral() as instance:
         first = evaluate(instance, inbox)
         partners = sorted(r.partition_key for r in first.run_requests)
-        assert partners == sorted(p.name for p in inbox.iterdir() if p.is_dir())  # one run per partner folder
+        # one run per partner folder, and a first one per national platform contract
+        platforms = sorted(f"national_{p.stem}" for p in (REPO / "contracts" / "national").glob("*.yml"))
+        assert platforms == ["national_arm", "national_gha", "national_mda"]
+        assert partners == sorted([*(p.name for p in inbox.iterdir() if p.is_dir()), *platforms])
         assert set(instance.get_dynamic_partitions(partner_partitions.name)) >= set(partners)
 
         unchanged = evaluate(instance, inbox, first.cursor)
