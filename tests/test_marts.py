@@ -48,6 +48,11 @@ PARTNER = [
     ("survey_net", "citizen_generated", "_T", "_T", "_T", "_T", "2020", 25.0, 40),
     ("survey_net", "citizen_generated", "_T", "_T", "PD", "_T", "2020", 66.7, 3),  # under MIN_CELL_SIZE
     ("survey_net", "citizen_generated", "_T", "_T", "PWD", "_T", "2020", 21.6, 37),  # recoverable: 40 = 3 + 37
+    ("youth_net", "civil_society", "_T", "_T", "PD", "_T", "2020", 26.0, 200),
+    # A national statistics office's platform (ingestion/national): beside the UN's PD figure (20), and a
+    # group the UN does not publish (men without disabilities).
+    ("national_afg", "national_official", "_T", "_T", "PD", "_T", "2020", 21.5, None),
+    ("national_afg", "national_official", "M", "_T", "PWD", "_T", "2020", 7.5, None),
 ]
 # Breakdowns with no canonical column (published as other_disaggregation): (breakdowns, value, sample_size).
 # The total says household_type=_T; the province cells leave the household type out (also the total).
@@ -181,6 +186,30 @@ def test_age_range_matches_across_vocabularies(marts):
         "period_gap_years, difference, exceeds_threshold from marts.mart_source_comparison where age_group = 'Y15T24'"
     ).fetchall()
     assert rows == [(30.0, 36.0, "2020", "2021", 1, 6.0, True)]  # 6 points > the 5-point PT threshold
+
+
+def test_national_figures_are_compared_with_the_un_and_civil_society_with_both(marts):
+    rows = marts.execute(
+        "select official_source_type, non_official_source_type, non_official_source_id, official_value, "
+        "non_official_value, difference, exceeds_threshold from marts.mart_source_comparison "
+        "where disability_status = 'PD' and sex = '_T' and age_group = '_T' order by all").fetchall()
+    assert [(r[0], r[1], r[2], r[3], r[4], r[6]) for r in rows] == [
+        ("national_official", "civil_society", "youth_net", 21.5, 26.0, False),  # 4.5 points: within the threshold
+        ("official", "civil_society", "youth_net", 20.0, 26.0, True),  # 6 points
+        ("official", "national_official", "national_afg", 20.0, 21.5, False),
+    ]
+    assert [r[5] for r in rows] == pytest.approx([4.5, 6.0, 1.5])
+
+
+def test_national_data_fills_a_gap_the_un_leaves_and_is_never_suppressed(marts):
+    coverage = marts.execute(
+        "select has_official, has_national_official, national_fills_gap, civil_society_fills_gap "
+        "from marts.mart_data_coverage where indicator_key = '8.5.2' and sex = 'M' and disability_status = 'PWD' "
+        "and age_group = '_T' and migratory_status = '_T'").fetchall()
+    assert coverage == [(False, True, True, False)]
+    # no respondent count, yet published: suppression is for survey cells, not official aggregates
+    assert marts.execute("select value, is_suppressed from marts.fct_indicator_observations "
+                         "where source_id = 'national_afg' order by value").fetchall() == [(7.5, False), (21.5, False)]
 
 
 def _cells(marts, key: str, source_id: str, period: str) -> dict:
