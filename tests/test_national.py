@@ -157,6 +157,19 @@ def test_a_platform_over_http_gives_the_rows_of_its_folder(tmp_path):
     assert len(from_folder.execute(query).fetchall()) == 1027
 
 
+def test_a_repository_clone_gives_the_rows_of_the_folder(tmp_path):
+    from_folder, from_clone = duckdb.connect(), duckdb.connect()
+    land(from_folder, CONTRACTS / "mda.yml", tmp_path / "a")
+    site, _ = _site(tmp_path)  # the data repository's layout: data/ and indicator-config/
+    contract = tmp_path / "mda.yml"
+    contract.write_text((CONTRACTS / "mda.yml").read_text(encoding="utf-8").replace(
+        "  folder: data/national/mda", f"  repository: {site}"), encoding="utf-8")
+    result = land(from_clone, contract, tmp_path / "b")
+    assert not result.errors and len(result.files) == 4
+    query = f"select {OBSERVATION} from raw_partners.observations order by all"
+    assert from_clone.execute(query).fetchall() == from_folder.execute(query).fetchall()
+
+
 def test_an_unreachable_platform_is_reported_and_keeps_what_landed(con, tmp_path):
     fetcher = SiteFetcher(policy=RetryPolicy(max_attempts=2, backoff_base=0.0), sleep=lambda seconds: None)
     with _server(tmp_path / "site") as server:
