@@ -31,10 +31,13 @@ def daemon_env(root: Path) -> dict[str, str]:
     inbox.mkdir(parents=True)
     for partner in PARTNERS:
         shutil.copytree(REPO / "data" / "inbox" / partner, inbox / partner)
+    national = root / "national"  # no platforms: their runs belong to tests/test_national.py
+    national.mkdir()
     home = root / "dagster_home"
     home.mkdir()
     shutil.copy(REPO / "orchestration" / "dagster.yaml", home / "dagster.yaml")
     return {**os.environ, "DAGSTER_HOME": str(home), "PARTNER_INBOX": str(inbox),
+            "NATIONAL_CONTRACTS": str(national),
             "WAREHOUSE_PATH": str(root / "warehouse" / "warehouse.duckdb"),
             "PUBLISHED_PATH": str(root / "warehouse" / "published.duckdb"), "REPORTS_DIR": str(root / "reports"),
             "SDG_API_MODE": "replay", "SDG_API_REPLAY_DIR": str(SNAPSHOT)}

@@ -114,7 +114,8 @@ def test_sample_page_flows_to_the_published_file(baseline):
             "where source_type in ('civil_society', 'citizen_generated') and source_file is not null "
             "group by all").fetchall())
         # (the KoBo survey partner publishes under its survey id, without a source file)
-        assert {"ability_forum", "idp_monitoring_network", "older_voices"} == set(partners) and all(partners.values())
+        assert {"ability_forum", "idp_monitoring_network", "older_voices", "disability_rights_armenia",
+                "armenia_community_monitors"} == set(partners) and all(partners.values())
         unlabelled = con.execute(
             "select count(*) from marts.fct_indicator_observations where source_file is not null "
             "and data_source not like '%(fictional)%'").fetchone()[0]

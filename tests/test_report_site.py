@@ -210,9 +210,10 @@ def test_pages_are_self_contained(site):
 
 
 def test_pages_for_official_only_civil_society_only_and_both(site, kinds):
+    official_kinds = {"official", "national_official"}
     official = sorted(k for k, v in kinds.items() if v == {"official"})
-    non_official = sorted(k for k, v in kinds.items() if "official" not in v)
-    both = sorted(k for k, v in kinds.items() if "official" in v and len(v) > 1)
+    non_official = sorted(k for k, v in kinds.items() if not v & official_kinds)
+    both = sorted(k for k, v in kinds.items() if "official" in v and v - official_kinds)
     assert official and non_official and both
     page = (site / f"indicator-{slug(official[0])}.html").read_text(encoding="utf-8")
     assert "No civil-society or citizen-generated data for this indicator yet." in page
