@@ -34,7 +34,7 @@ class CodeProposal:
 
 
 def words(text: str) -> tuple[str, ...]:
-    """The words of a label, without case, accents' combining marks kept apart, or punctuation."""
+    """The words of a label, compared as labels are (``label_key``), punctuation dropped."""
     return tuple(re.findall(r"[^\W_]+", label_key(text)))
 
 

@@ -20,8 +20,8 @@ COMMENT_COLUMN = 40  # where trailing comments start, when the line is shorter
 def scalar(value: str) -> str:
     """A YAML scalar: codes and numbers as they are, anything else double-quoted (JSON is valid YAML)."""
     text = str(value)
-    if re.fullmatch(r"[A-Z_][A-Z0-9_]*|\d{1,3}|\d{1,2}\.[0-9a-z]{1,2}\.\d{1,2}", text) and text not in ("Y", "N"):
-        return text if not re.fullmatch(r"\d{1,2}\.[0-9a-z]{1,2}\.\d{1,2}", text) else json.dumps(text)
+    if re.fullmatch(r"[A-Z_][A-Z0-9_]*|\d{1,3}", text):
+        return text
     return json.dumps(text, ensure_ascii=False)
 
 
