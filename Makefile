@@ -36,7 +36,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup setup-test chromium run report test test-fast dev bench lock rollback clean
+.PHONY: help setup setup-test chromium run report test test-fast dev bench lock rollback clean draft-contract
 
 help:
 	@echo "make run    set up, then run the main job on the bundled data and publish"
@@ -46,6 +46,7 @@ help:
 	@echo "make bench  run every benchmark (reports/bench/*.json)"
 	@echo "make report rebuild the report site (reports/site/) from the current published file"
 	@echo "make rollback  restore the previous published file"
+	@echo "make draft-contract PARTNER=<id> FILE=<path> [CONSTANTS=\"geo_area_m49=4 ...\"]  draft contracts/partners/<id>.yml from a sample file, for review"
 	@echo "make lock   recompile requirements.lock and requirements-test.lock from pyproject.toml"
 
 $(INSTALLED): requirements.lock
@@ -116,6 +117,12 @@ lock:
 
 rollback: $(INSTALLED)
 	$(BIN)/python scripts/rollback.py
+
+# A draft partner contract from one of its files, for a person to review (never overwrites a contract).
+# CONSTANTS: fields the file has no column for, e.g. CONSTANTS="geo_area_m49=4 unit=PT".
+draft-contract: $(INSTALLED)
+	@[ -n "$(PARTNER)" ] && [ -n "$(FILE)" ] || { echo "usage: make draft-contract PARTNER=<partner_id> FILE=<path> [CONSTANTS=\"geo_area_m49=4 ...\"]" >&2; exit 2; }
+	$(BIN)/python -m ingestion.partners.draft --partner "$(PARTNER)" --file "$(FILE)" $(foreach constant,$(CONSTANTS),--constant "$(constant)")
 
 clean:
 	rm -rf warehouse reports dbt_project/target dbt_project/logs .pytest_cache

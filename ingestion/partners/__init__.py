@@ -44,6 +44,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ingestion.kobo.inbox_report",),
     ("report", "ingestion.kobo.inbox"),
     ("ingest",),
+    ("draft_codes", "draft_read"),  # a draft contract from a sample file (make draft-contract)
+    ("draft_columns",),
+    ("draft_write",),
+    ("draft",),
     ("",),
 )
 

@@ -188,3 +188,16 @@ def _check_no_runaway_quote(con: duckdb.DuckDBPyConnection, staged: StagedFile) 
         "next lines, so a quote (\") opened in it is not closed where the cell ends; the rows on those lines "
         "would be read as part of that one cell",
         "Remove the stray quote in that row (or close it), save the file again and resend it.")])
+
+
+def head_records(path: Path, sniff: Sniff, encoding: str = "auto", delimiter: str = "auto",
+                 rows: int = HEADER_SEARCH_ROWS) -> tuple[str | None, str, list[list[str]]]:
+    """The encoding and delimiter the reader would choose, and the first ``rows`` records as it would
+    split them (for a draft contract, before the header row is known)."""
+    chosen, _ = choose_encoding(path, sniff, encoding)
+    if chosen is None:
+        return None, delimiter, []
+    sample = _sample_text(sniff, chosen)
+    if delimiter == "auto":
+        delimiter = detect_delimiter(sample)
+    return chosen, delimiter, list(csv.reader(io.StringIO(sample), delimiter=delimiter))[:rows]

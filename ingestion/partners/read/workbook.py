@@ -100,3 +100,20 @@ def stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, spec: FileSpec) -> St
                                         "Open it in your spreadsheet program, save it again as .xlsx, and resend it.")]) from exc
     finally:
         workbook.close()
+
+
+def sheet_heads(path: Path, rows: int) -> dict[str, list[list[str | None]]]:
+    """The first ``rows`` rows of every sheet, as the reader would show their cells (for a draft contract,
+    before the data sheet and its header row are known)."""
+    import openpyxl
+
+    _check_archive(path)
+    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        heads = {}
+        for name in workbook.sheetnames:
+            records = _xlsx_records(workbook[name], MAX_COLUMNS + 2)
+            heads[name] = [record for record, _ in zip(records, range(rows))]
+        return heads
+    finally:
+        workbook.close()
