@@ -36,7 +36,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup setup-test chromium run report test test-fast dev bench lock rollback clean
+.PHONY: help setup setup-test chromium run report test test-fast dev bench lock rollback clean messages
 
 help:
 	@echo "make run    set up, then run the main job on the bundled data and publish"
@@ -47,6 +47,7 @@ help:
 	@echo "make report rebuild the report site (reports/site/) from the current published file"
 	@echo "make rollback  restore the previous published file"
 	@echo "make lock   recompile requirements.lock and requirements-test.lock from pyproject.toml"
+	@echo "make messages  re-extract the partner reports' messages and update their catalogues (.po)"
 
 $(INSTALLED): requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}"'
@@ -113,6 +114,11 @@ lock:
 		$(LOCK_VENV)/bin/python -m pip install --disable-pip-version-check --quiet $(LOCK_TOOL); }
 	$(PIP_COMPILE) $(LOCK_ARGS) -o requirements.lock pyproject.toml
 	$(PIP_COMPILE) $(LOCK_ARGS) --extra test -c requirements.lock -o requirements-test.lock pyproject.toml
+
+# The partner reports' gettext catalogues: extract every msgid from the code (Babel, as `pybabel extract`)
+# into ingestion/partners/locale/messages.pot and update each locale/<language>/LC_MESSAGES/messages.po.
+messages: $(INSTALLED)
+	$(BIN)/python scripts/extract_messages.py
 
 rollback: $(INSTALLED)
 	$(BIN)/python scripts/rollback.py

@@ -163,8 +163,9 @@ class Translator:
 def translator(language: str | None) -> Translator:
     """The translator for a contract's ``partner.language`` (None or English: English, no notice)."""
     language = (language or SOURCE_LANGUAGE).strip() or SOURCE_LANGUAGE
-    locale = _locale(language) or Locale.parse(SOURCE_LANGUAGE)
-    if locale.language == SOURCE_LANGUAGE:
+    parsed = _locale(language)
+    locale = parsed or Locale.parse(SOURCE_LANGUAGE)  # a code Babel does not know: English formats, and the notice
+    if parsed is not None and parsed.language == SOURCE_LANGUAGE:
         return Translator(language, locale, gettext.NullTranslations())
     for candidate in (str(locale), locale.language):  # fr_CA, then fr
         catalogue = _catalogue(candidate)
