@@ -25,10 +25,20 @@ from babel.messages.pofile import read_po, write_po  # noqa: E402
 from ingestion.partners.i18n import DOMAIN, LOCALE_DIR, extract_catalog, shipped_languages  # noqa: E402
 
 
+def _messages(catalog: Catalog) -> list[tuple]:
+    return [(message.id, sorted(message.locations), message.auto_comments) for message in catalog if message.id]
+
+
 def main(new_languages: list[str]) -> None:
     template = extract_catalog()
     LOCALE_DIR.mkdir(parents=True, exist_ok=True)
-    with (LOCALE_DIR / f"{DOMAIN}.pot").open("wb") as handle:
+    pot = LOCALE_DIR / f"{DOMAIN}.pot"
+    if pot.exists():  # the same messages: keep the date, so an unchanged extraction changes no file
+        with pot.open("rb") as handle:
+            previous = read_po(handle)
+        if _messages(previous) == _messages(template):
+            template.creation_date = previous.creation_date
+    with pot.open("wb") as handle:
         write_po(handle, template, width=100, omit_header=False, sort_output=False)
     for language in sorted(set(shipped_languages()) | set(new_languages)):
         path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
