@@ -36,7 +36,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup setup-test chromium run report test test-fast dev bench lock rollback clean draft-contract
+.PHONY: help setup setup-test chromium run report test test-fast dev bench lock rollback clean draft-contract messages
 
 help:
 	@echo "make run    set up, then run the main job on the bundled data and publish"
@@ -48,6 +48,7 @@ help:
 	@echo "make rollback  restore the previous published file"
 	@echo "make draft-contract PARTNER=<id> FILE=<path> [CONSTANTS=\"geo_area_m49=4 ...\"]  draft contracts/partners/<id>.yml from a sample file, for review"
 	@echo "make lock   recompile requirements.lock and requirements-test.lock from pyproject.toml"
+	@echo "make messages  re-extract the partner reports' messages and update their catalogues (.po)"
 
 $(INSTALLED): requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}"'
@@ -114,6 +115,11 @@ lock:
 		$(LOCK_VENV)/bin/python -m pip install --disable-pip-version-check --quiet $(LOCK_TOOL); }
 	$(PIP_COMPILE) $(LOCK_ARGS) -o requirements.lock pyproject.toml
 	$(PIP_COMPILE) $(LOCK_ARGS) --extra test -c requirements.lock -o requirements-test.lock pyproject.toml
+
+# The partner reports' gettext catalogues: extract every msgid from the code (Babel, as `pybabel extract`)
+# into ingestion/partners/locale/messages.pot and update each locale/<language>/LC_MESSAGES/messages.po.
+messages: $(INSTALLED)
+	$(BIN)/python scripts/extract_messages.py
 
 rollback: $(INSTALLED)
 	$(BIN)/python scripts/rollback.py

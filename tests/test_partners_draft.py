@@ -15,6 +15,7 @@ import pytest
 
 from ingestion.partners import load_contract
 from ingestion.partners.draft import draft_contract, main
+from ingestion.partners.draft_codes import propose_label
 from ingestion.partners.draft_read import DraftError
 from tests.conftest import REPO
 from tests.partners_corpus.support import SAMPLE_INBOX, UK_FILES, workspace
@@ -26,6 +27,8 @@ KOBO_SAMPLE = SAMPLE_INBOX / "community_wg_survey" / "demo_wg_household_2025.csv
 # unit label 'Pourcentage' is not in the seeds (the draft leaves it unknown), so its unit is given.
 SAMPLE_CONSTANTS = {
     "idp_monitoring_network": {"geo_area_m49": "4", "unit": "PT"},
+    "disability_rights_armenia": {"geo_area_m49": "51"},
+    "armenia_community_monitors": {"geo_area_m49": "51", "series_code": "SI_POV_NAHC"},
     "uk_ons_indicator_10-3-1.csv": {"geo_area_m49": "826", "series_code": "UK_VC_HATE_CRIME"},
     "uk_ons_indicator_9-5-2.csv": {"geo_area_m49": "826"},
 }
@@ -196,3 +199,12 @@ def test_the_command_line(ws):
          "--contracts-dir", str(ws.contracts), "--constant", "geo_area_m49=4"],
         cwd=REPO, capture_output=True, text=True)
     assert again.returncode == 2 and "never overwrites" in again.stderr
+
+
+@pytest.mark.parametrize(("label", "code"), [("Households with a member with disability", "PD"),
+                                             ("Households with a member without disability", "PWD"),
+                                             ("Households with a member", None)])
+def test_a_seed_label_found_inside_a_longer_label_is_proposed_for_review(label, code):
+    proposal = propose_label("disability_status", label)
+    assert proposal.code == code
+    assert code is None or "found inside the label: check" in proposal.how

@@ -36,6 +36,7 @@ from ingestion.kobo.privacy import SALT_CONFIGURED, SALT_PUBLIC_TEST
 from ingestion.partners.codes import Problem
 from ingestion.partners.context import FileContext
 from ingestion.partners.contract import Contract
+from ingestion.partners.i18n import Msg, stored
 from ingestion.partners.land import as_timestamp, previous_version, record_failure, write_files_row
 from ingestion.partners.read import FileRejected
 from ingestion.partners.results import FileIngestResult
@@ -117,9 +118,9 @@ def ingest_kobo_file(ctx: FileContext, path: Path, sniff: Sniff) -> FileIngestRe
         log.warning("partner %s file %s: %s", contract.partner_id, path.name, exc)
         result.status, result.errors = "retry", [Problem(
             "pii_salt_missing",
-            "the pipeline's secret key for protecting respondent identifiers (PII_SALT) is missing or too short, "
-            "so nothing from this survey was stored",
-            "Nothing to do for you: the data team sets PII_SALT, and the file is read again at the next run.")]
+            Msg("the pipeline's secret key for protecting respondent identifiers (PII_SALT) is missing or too short, "
+                "so nothing from this survey was stored"),
+            Msg("Nothing to do for you: the data team sets PII_SALT, and the file is read again at the next run."))]
     except KoboError as exc:
         result.status, result.errors = _kobo_failure(target, exc)
     except Exception as exc:  # a bug must not stop the other files; the file is retried next run
@@ -189,7 +190,7 @@ def track_kobo_file(ctx: FileContext, counts: KoboFileCounts, notes: list[str]) 
         "contract_file": ctx.contract.path.name, "contract_sha256": ctx.contract_sha256,
         "file_entry": ctx.file_entry, "format": "kobo",
         "status": "loaded_with_rejections" if counts.submissions_excluded else "loaded",
-        "errors": "[]", "notes": json.dumps(notes), "reader": counts.reader,
+        "errors": "[]", "notes": json.dumps(stored(notes)), "reader": counts.reader,
         "encoding": "utf-8" if counts.reader == "csv_export" else None, "delimiter": counts.delimiter,
         "decimal_separator": None, "sheet": None, "header_row": 1, "headers": None,
         "rows_read": counts.submissions_read, "rows_blank": 0, "cells_blank": 0,
@@ -226,8 +227,8 @@ def _unchanged(target: _Target, result: FileIngestResult, previous: dict) -> Fil
 
 
 def _changed_problem() -> Problem:
-    return Problem("file_changed_during_read", "the file changed while it was being read",
-                   "Nothing to do: it is read again at the next run, once it has finished copying.")
+    return Problem("file_changed_during_read", Msg("the file changed while it was being read"),
+                   Msg("Nothing to do: it is read again at the next run, once it has finished copying."))
 
 
 def _status_for(problems: list[Problem]) -> str:
@@ -261,28 +262,28 @@ def kobo_notes(survey: KoboContract, landed: KoboIngestResult) -> list[str]:
     """What the partner should know about how the export was read, in plain language (no answers)."""
     notes: list[str] = []
     if landed.salt_kind == SALT_PUBLIC_TEST:
-        notes.append("the survey contract marks this survey as fictional (test data): identifiers were protected with "
-                     "a public key only. Real interviews are never sent under such a contract")
+        notes.append(Msg("the survey contract marks this survey as fictional (test data): identifiers were protected "
+                         "with a public key only. Real interviews are never sent under such a contract"))
     if landed.personal_columns_dropped:
-        notes.append(f"{landed.personal_columns_dropped:,} columns identify people or devices (names, phone numbers, "
-                     "identifiers, free text and the like) and were removed before anything was stored, as the "
-                     "survey contract says")
+        notes.append(Msg("{count} columns identify people or devices (names, phone numbers, identifiers, free text and "
+                         "the like) and were removed before anything was stored, as the survey contract says",
+                         count=landed.personal_columns_dropped))
     if survey.gps is not None:
         notes.append("GPS points were not stored" if survey.gps.policy == "drop" else
                      f"GPS points were rounded to {survey.gps.decimals} decimal{'' if survey.gps.decimals == 1 else 's'} "
                      f"({_GPS_PRECISION.get(survey.gps.decimals, 'coarser')}) before being stored")
     if landed.invalid_coordinates:
-        notes.append(f"{landed.invalid_coordinates:,} kept interviews have a GPS point that is impossible or outside "
-                     "the survey area; the point was left out, the interview kept")
+        notes.append(Msg("{count} kept interviews have a GPS point that is impossible or outside the survey area; the "
+                         "point was left out, the interview kept", count=landed.invalid_coordinates))
     if survey.launch_date is not None and landed.exclusions.get("test_before_launch"):
-        notes.append(f"interviews submitted before {survey.launch_date.isoformat()}, the launch date in the survey "
-                     "contract, count as pilot interviews")
+        notes.append(Msg("interviews submitted before {date}, the launch date in the survey contract, count as pilot "
+                         "interviews", date=survey.launch_date.isoformat()))
     if landed.unmapped_columns:
         shown = ", ".join(f"'{name}'" for name in landed.unmapped_columns[:UNMAPPED_SHOWN])
         more = len(landed.unmapped_columns) - UNMAPPED_SHOWN
         notes.append("these columns are not in the survey contract, so their answers were not stored (tell us if "
                      f"they should be used): {shown}" + (f" and {more:,} more" if more > 0 else ""))
     if landed.repeat_rows_read:
-        notes.append(f"{landed.repeat_rows_landed:,} rows of repeat groups (such as household members) were kept "
-                     f"and {landed.repeat_rows_read - landed.repeat_rows_landed:,} set aside")
+        notes.append(Msg("{kept} rows of repeat groups (such as household members) were kept and {excluded} set aside",
+                         kept=landed.repeat_rows_landed, excluded=landed.repeat_rows_read - landed.repeat_rows_landed))
     return notes

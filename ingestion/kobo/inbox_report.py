@@ -9,121 +9,121 @@ from dataclasses import dataclass
 
 import duckdb
 
-from ingestion.partners.document import Code, Document, Strong, rich
+from ingestion.partners.document import Code, Document, Strong, compose, rich
+from ingestion.partners.i18n import N_, Nn_, Translator
 from ingestion.warehouse import fetch_dicts
 
 
 @dataclass(frozen=True)
 class KoboReason:
-    """Why a KoBo interview (submission) was set aside, in the words the partner reads."""
+    """Why a KoBo interview (submission) was set aside, in the words the partner reads (English msgids,
+    translated where shown)."""
 
-    one: str  # "pilot interview before the launch date": for a count of 1
-    many: str  # "pilot interviews before the launch date"
+    counted: tuple[str, str]  # ("{count} pilot interview before ...", "{count} pilot interviews before ..."): ngettext
     explanation: str
     fix: str
-
-    def counted(self, count: int) -> str:
-        return f"{count:,} {self.one if count == 1 else self.many}"
 
 
 # The reasons ingestion.kobo gives in raw_kobo.exclusions (submissions and repeat rows), in the
 # order a partner should read them: what needs their action first, then what is expected.
 KOBO_REASONS: dict[str, KoboReason] = {
     "malformed_row": KoboReason(
-        "unreadable row", "unreadable rows",
-        "The row could not be read as an interview: it has more or fewer cells than the column names.",
-        "Export the data again from KoBoToolbox and send the file without editing it. If it happens again, tell us.",
+        Nn_("{count} unreadable row", "{count} unreadable rows"),
+        N_("The row could not be read as an interview: it has more or fewer cells than the column names."),
+        N_("Export the data again from KoBoToolbox and send the file without editing it. If it happens again, tell us."),
     ),
     "missing_key": KoboReason(
-        "interview without its KoBo identifier", "interviews without their KoBo identifier",
-        "The row has no `_uuid` (nor `meta/rootUuid`), so it cannot be told apart from other interviews or from "
-        "its later edits.",
-        "Export again from KoBoToolbox keeping every meta column (`_uuid`, `_id`, `_submission_time`).",
+        Nn_("{count} interview without its KoBo identifier", "{count} interviews without their KoBo identifier"),
+        N_("The row has no `_uuid` (nor `meta/rootUuid`), so it cannot be told apart from other interviews or from "
+           "its later edits."),
+        N_("Export again from KoBoToolbox keeping every meta column (`_uuid`, `_id`, `_submission_time`)."),
     ),
     "field_conflict": KoboReason(
-        "interview answering one question twice, differently", "interviews answering one question twice, differently",
-        "The interview answers the same question in two places of the form (a question that moved between form "
-        "versions), with two different answers; we cannot tell which is right.",
-        "Correct the interview in KoBoToolbox so that only one place is answered, then export again.",
+        Nn_("{count} interview answering one question twice, differently", "{count} interviews answering one question twice, differently"),
+        N_("The interview answers the same question in two places of the form (a question that moved between form "
+           "versions), with two different answers; we cannot tell which is right."),
+        N_("Correct the interview in KoBoToolbox so that only one place is answered, then export again."),
     ),
     "conflicting_duplicate": KoboReason(
-        "interview sent twice with different answers", "interviews sent twice with different answers",
-        "Several copies of one interview (the same KoBo identifier) have different answers, and no edit says which "
-        "one replaces the others, so none of them is used.",
-        "In KoBoToolbox, delete the wrong copies (or edit the interview) and export again.",
+        Nn_("{count} interview sent twice with different answers", "{count} interviews sent twice with different answers"),
+        N_("Several copies of one interview (the same KoBo identifier) have different answers, and no edit says which "
+           "one replaces the others, so none of them is used."),
+        N_("In KoBoToolbox, delete the wrong copies (or edit the interview) and export again."),
     ),
     "not_approved": KoboReason(
-        "interview not approved", "interviews not approved",
-        "A supervisor set the interview's validation status to `Not Approved` in KoBoToolbox.",
-        "Nothing to do if the decision stands. If the interview was checked and is fine, change its validation "
-        "status in KoBoToolbox and export again.",
+        Nn_("{count} interview not approved", "{count} interviews not approved"),
+        N_("A supervisor set the interview's validation status to `Not Approved` in KoBoToolbox."),
+        N_("Nothing to do if the decision stands. If the interview was checked and is fine, change its validation "
+           "status in KoBoToolbox and export again."),
     ),
     "test_before_launch": KoboReason(
-        "pilot interview before the launch date", "pilot interviews before the launch date",
-        "The interview was submitted before the survey's launch date in its survey contract, so it counts as a "
-        "pilot (practice) interview.",
-        "Nothing to do if these were practice interviews. If the launch date is wrong, tell us the right one and "
-        "we will correct the survey contract.",
+        Nn_("{count} pilot interview before the launch date", "{count} pilot interviews before the launch date"),
+        N_("The interview was submitted before the survey's launch date in its survey contract, so it counts as a "
+           "pilot (practice) interview."),
+        N_("Nothing to do if these were practice interviews. If the launch date is wrong, tell us the right one and "
+           "we will correct the survey contract."),
     ),
     "test_tagged": KoboReason(
-        "interview tagged as a test", "interviews tagged as tests",
-        "The interview carries a tag in KoBoToolbox that your survey contract reserves for test interviews "
-        "(such as `test` or `pilot`).",
-        "Nothing to do if it was a test. If it is a real interview, remove the tag in KoBoToolbox and export again.",
+        Nn_("{count} interview tagged as a test", "{count} interviews tagged as tests"),
+        N_("The interview carries a tag in KoBoToolbox that your survey contract reserves for test interviews "
+           "(such as `test` or `pilot`)."),
+        N_("Nothing to do if it was a test. If it is a real interview, remove the tag in KoBoToolbox and export again."),
     ),
     "duplicate": KoboReason(
-        "re-sent copy of an interview", "re-sent copies of interviews",
-        "The same interview, with the same answers, is in the file more than once (usually a phone sent it "
-        "twice). The first copy was kept.",
-        "Nothing to do.",
+        Nn_("{count} re-sent copy of an interview", "{count} re-sent copies of interviews"),
+        N_("The same interview, with the same answers, is in the file more than once (usually a phone sent it "
+           "twice). The first copy was kept."),
+        N_("Nothing to do."),
     ),
     "superseded_edit": KoboReason(
-        "earlier version replaced by an edit", "earlier versions replaced by an edit",
-        "The interview was edited in KoBoToolbox and the file holds both versions; the edited one was kept.",
-        "Nothing to do.",
+        Nn_("{count} earlier version replaced by an edit", "{count} earlier versions replaced by an edit"),
+        N_("The interview was edited in KoBoToolbox and the file holds both versions; the edited one was kept."),
+        N_("Nothing to do."),
     ),
     "orphan_repeat_row": KoboReason(
-        "repeat-group row without its interview", "repeat-group rows without their interview",
-        "A row of a repeat group (for example a household member) refers to no interview of the file.",
-        "Export again from KoBoToolbox as XLS with every sheet and without removing columns (`_index`, "
-        "`_parent_index`).",
+        Nn_("{count} repeat-group row without its interview", "{count} repeat-group rows without their interview"),
+        N_("A row of a repeat group (for example a household member) refers to no interview of the file."),
+        N_("Export again from KoBoToolbox as XLS with every sheet and without removing columns (`_index`, "
+           "`_parent_index`)."),
     ),
     "parent_excluded": KoboReason(
-        "repeat-group row of an interview set aside", "repeat-group rows of interviews set aside",
-        "The row belongs to an interview that was set aside for one of the reasons above.",
-        "Nothing more to do than for its interview.",
+        Nn_("{count} repeat-group row of an interview set aside", "{count} repeat-group rows of interviews set aside"),
+        N_("The row belongs to an interview that was set aside for one of the reasons above."),
+        N_("Nothing more to do than for its interview."),
     ),
 }
 
 # What a KoBo answer problem counted in raw_kobo.field_issues means; the answer itself is never shown.
 KOBO_FIELD_ISSUES: dict[str, str] = {
-    "unmapped_code": "a choice that is not in the survey contract's list (kept as `unmapped`)",
-    "out_of_range": "a number outside the range agreed in the survey contract (left empty)",
-    "invalid_integer": "not a whole number (left empty)",
-    "invalid_decimal": "not a number (left empty)",
-    "invalid_date": "not a date (left empty)",
-    "multiple_choices_in_select_one": "several choices for a single-choice question (left empty)",
-    "summary_mismatch": "the summary column disagrees with the one-column-per-choice columns (those were used)",
-    "summary_only": "only the summary column was filled, not the one-column-per-choice columns (the summary was used)",
-    "invalid_timestamp": "a submission time that could not be read",
+    "unmapped_code": N_("a choice that is not in the survey contract's list (kept as `unmapped`)"),
+    "out_of_range": N_("a number outside the range agreed in the survey contract (left empty)"),
+    "invalid_integer": N_("not a whole number (left empty)"),
+    "invalid_decimal": N_("not a number (left empty)"),
+    "invalid_date": N_("not a date (left empty)"),
+    "multiple_choices_in_select_one": N_("several choices for a single-choice question (left empty)"),
+    "summary_mismatch": N_("the summary column disagrees with the one-column-per-choice columns (those were used)"),
+    "summary_only": N_("only the summary column was filled, not the one-column-per-choice columns (the summary was used)"),
+    "invalid_timestamp": N_("a submission time that could not be read"),
 }
 
 
-def kobo_summary(read: int, landed: int, exclusions: list[tuple[str, int]]) -> str:
+def kobo_summary(tr: Translator, read: int, landed: int, exclusions: list[tuple[str, int]]) -> str:
     """'320 interviews kept, 14 set aside: 4 pilot interviews before the launch date, ...' (largest first)."""
-    text = f"{landed:,} interview{'' if landed == 1 else 's'} kept"
+    kept = tr.ngettext("{count} interview kept", "{count} interviews kept", landed)
     if read == landed:
-        return text + ", none set aside."
+        return tr.gettext("{kept}, none set aside.").format(kept=kept)
     order = list(KOBO_REASONS)
-    parts = [KOBO_REASONS[reason].counted(n) if reason in KOBO_REASONS else f"{n:,} × {reason}"
+    parts = [tr.ngettext(*KOBO_REASONS[reason].counted, n) if reason in KOBO_REASONS else f"{tr.number(n)} × {reason}"
              for reason, n in sorted(exclusions, key=lambda item: (-item[1], order.index(item[0])
                                                                    if item[0] in order else len(order)))]
-    return f"{text}, {read - landed:,} set aside: " + ", ".join(parts) + "."
+    return tr.gettext("{kept}, {count} set aside: {reasons}.").format(
+        kept=kept, count=tr.number(read - landed), reasons=", ".join(parts))
 
 
-def kobo_sections(con: duckdb.DuckDBPyConnection, doc: Document, row: dict) -> None:
+def kobo_sections(con: duckdb.DuckDBPyConnection, doc: Document, row: dict, tr: Translator) -> None:
     """A KoBo export's page, from raw_kobo: counts, reasons and fixes, answers we could not use, and
     the survey. Counts and codes only: the interviews stay in raw_kobo_restricted."""
+    _, number = tr.gettext, tr.number
     if not row["landed_batch_id"]:
         return
     source_id = f"{row['partner_id']}/{row['source_file']}"
@@ -141,46 +141,49 @@ def kobo_sections(con: duckdb.DuckDBPyConnection, doc: Document, row: dict) -> N
         where survey_id = ? and source_id = ? and batch_id = ? order by unit desc, reason""", key)
     submissions = [(item["reason"], item["row_count"]) for item in exclusions if item["unit"] == "submission"]
     if row["status"] in ("loaded", "loaded_with_rejections"):
-        doc.para(kobo_summary(load["submissions_read"], load["submissions_landed"], submissions))
-    doc.heading(2, "In numbers" if row["landed_sha256"] == row["sha256"] else "In numbers (the version in use)")
-    table = [["interviews in the file (KoBo submissions)", f"{load['submissions_read']:,}"],
-             ["interviews kept", f"{load['submissions_landed']:,}"],
-             ["interviews set aside", f"{load['submissions_excluded']:,}"]]
+        doc.para(kobo_summary(tr, load["submissions_read"], load["submissions_landed"], submissions))
+    doc.heading(2, _("In numbers") if row["landed_sha256"] == row["sha256"] else _("In numbers (the version in use)"))
+    table = [[_("interviews in the file (KoBo submissions)"), number(load["submissions_read"])],
+             [_("interviews kept"), number(load["submissions_landed"])],
+             [_("interviews set aside"), number(load["submissions_excluded"])]]
     if load["repeat_rows_read"]:
-        table += [["repeat-group rows kept", f"{load['repeat_rows_landed']:,}"],
-                  ["repeat-group rows set aside", f"{load['repeat_rows_read'] - load['repeat_rows_landed']:,}"]]
-    doc.table(["", "count"], table)
+        table += [[_("repeat-group rows kept"), number(load["repeat_rows_landed"])],
+                  [_("repeat-group rows set aside"), number(load["repeat_rows_read"] - load["repeat_rows_landed"])]]
+    doc.table(["", _("count")], table)
     order = list(KOBO_REASONS)
     exclusions.sort(key=lambda item: (item["unit"] != "submission", -item["row_count"],
                                       order.index(item["reason"]) if item["reason"] in order else len(order)))
     if exclusions:
-        doc.heading(2, "Why interviews were set aside")
-        doc.para("Set-aside interviews are not counted in any figure. Where a fix is needed, correct the interviews in "
-                 "KoBoToolbox and send a new export of the whole survey; it replaces this one.")
+        doc.heading(2, _("Why interviews were set aside"))
+        doc.para(_("Set-aside interviews are not counted in any figure. Where a fix is needed, correct the interviews in "
+                   "KoBoToolbox and send a new export of the whole survey; it replaces this one."))
     for item in exclusions:
         reason = KOBO_REASONS.get(item["reason"])
-        title = reason.counted(item["row_count"]) if reason else f"{item['row_count']:,} × {item['reason']}"
+        title = (tr.ngettext(*reason.counted, item["row_count"]) if reason
+                 else f"{number(item['row_count'])} × {item['reason']}")
         doc.heading(3, [title[0].upper() + title[1:] + " (", Code(item["reason"]), ")"])
         if reason:
-            doc.para(["What happened: ", *rich(reason.explanation)])
-            doc.para(["How to fix it: ", *rich(reason.fix)])
+            doc.para(compose(_("What happened: {explanation}"), explanation=rich(_(reason.explanation))))
+            doc.para(compose(_("How to fix it: {fix}"), fix=rich(_(reason.fix))))
         if item["detail"]:  # row numbers only (ingestion.kobo never puts answers there)
-            doc.para(f"Where in the file: {item['detail']}.")
+            doc.para(_("Where in the file: {detail}.").format(detail=item["detail"]))
     issues = fetch_dicts(con, """
         select field, issue, row_count from raw_kobo.field_issues
         where survey_id = ? and source_id = ? and batch_id = ? order by field, issue""", key)
     if issues:
-        doc.heading(2, "Answers we could not use")
-        doc.para("These interviews were kept, but one answer was not usable as written. Please check the form or "
-                 "the survey contract.")
-        doc.table(["question", "problem", "interviews"],
-                  [[Code(item["field"]), rich(KOBO_FIELD_ISSUES.get(item["issue"], item["issue"])),
-                    f"{item['row_count']:,}"] for item in issues])
+        doc.heading(2, _("Answers we could not use"))
+        doc.para(_("These interviews were kept, but one answer was not usable as written. Please check the form or "
+                   "the survey contract."))
+        doc.table([_("question"), _("problem"), _("interviews")],
+                  [[Code(item["field"]), rich(_(meaning) if (meaning := KOBO_FIELD_ISSUES.get(item["issue"])) else item["issue"]),
+                    number(item["row_count"])] for item in issues])
     indicators = fetch_dicts(con, """
         select series_code, coalesce(description, series_code) as description from raw_kobo.indicator_definitions
         where survey_id = ? order by series_code""", [load["survey_id"]])
-    doc.heading(2, "What we compute from it")
-    doc.para(["Survey ", Strong(load["title"] or load["survey_id"]), " (survey contract ", Code(load["survey_id"]),
-              f"), {load['form_versions']} form version(s) in the file. Figures are published for groups of "
-              "people, never for one person, and only for groups large enough not to point at anyone."])
+    doc.heading(2, _("What we compute from it"))
+    doc.para(compose(_("Survey {title} (survey contract {survey}), {versions} form version(s) in the file. Figures are "
+                       "published for groups of people, never for one person, and only for groups large enough not "
+                       "to point at anyone."),
+                     title=Strong(load["title"] or load["survey_id"]), survey=Code(load["survey_id"]),
+                     versions=number(load["form_versions"])))
     doc.items([[Code(item["series_code"]), ": ", item["description"]] for item in indicators])

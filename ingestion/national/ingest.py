@@ -54,7 +54,7 @@ def ingest_platform(con: duckdb.DuckDBPyConnection, contract_path: Path, reports
     if platform.source_id != result.partner_id:
         result.errors.append(Problem("invalid_contract", f"{contract_path.name} describes {platform.iso3}; name it "
                                      f"{platform.iso3.lower()}.yml", "Rename the contract file."))
-        return write_reports(con, result, reports_dir)
+        return write_reports(con, result, reports_dir, platform.language)
     result.partner_name = platform.name
     found = (site_files(platform, cache_dir / platform.iso3.lower(), fetcher or SiteFetcher())
              if platform.source.site else local_files(platform))
@@ -75,4 +75,4 @@ def ingest_platform(con: duckdb.DuckDBPyConnection, contract_path: Path, reports
         result.files += withdraw_files(con, platform.source_id, sorted(gone), run_id, now)
     log.info("platform %s: %s observations landed, %s set aside", platform.source_id,
              result.observations_landed, result.observations_quarantined)
-    return write_reports(con, result, reports_dir)
+    return write_reports(con, result, reports_dir, platform.language)

@@ -27,6 +27,7 @@ from typing import Any
 # Bottom to top; names relative to this package, "ingestion.kobo.*" for the KoBo modules that take
 # part, "" for this package's own __init__. Modules in one layer do not import each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
+    ("i18n",),  # the reports' languages: msgids, catalogues, number and date formats
     ("codes",),  # vocabulary: canonical codes (from ingestion.canonical), reasons, problems
     ("periods", "inbox", "sniff", "results", "document"),
     ("contract",),

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from ingestion import canonical
+from ingestion.partners.i18n import Msg, N_, stored
 
 _MODEL = canonical.load()
 
@@ -109,89 +111,98 @@ class Reason:
 
 
 # Why a row (or a cell of a wide file) was set aside. Order is priority: a row gets the first
-# reason that applies, so the partner fixes the most basic problem first.
+# reason that applies, so the partner fixes the most basic problem first. The texts are English msgids,
+# translated where the report shows them (i18n).
 REASONS: dict[str, Reason] = {
     "wrong_delimiter": Reason(
-        "The row uses a different separator",
-        "All of this row's content is in its first cell, which contains another separator "
-        "(for example `;` in a file separated by `,`). The columns could not be told apart.",
-        "Use the same separator on every line. Re-saving the file from your spreadsheet program usually fixes it.",
+        N_("The row uses a different separator"),
+        N_("All of this row's content is in its first cell, which contains another separator "
+           "(for example `;` in a file separated by `,`). The columns could not be told apart."),
+        N_("Use the same separator on every line. Re-saving the file from your spreadsheet program usually fixes it."),
     ),
     "extra_cells": Reason(
-        "The row has more cells than there are column names",
-        "The row has more cells than the header row. Often a number was written with a comma "
-        "(`12,5`) in a file whose columns are separated by commas, or a text contains the separator.",
-        "Put quotes around cells that contain the separator, or use a dot for decimals, and send the file again.",
+        N_("The row has more cells than there are column names"),
+        N_("The row has more cells than the header row. Often a number was written with a comma "
+           "(`12,5`) in a file whose columns are separated by commas, or a text contains the separator."),
+        N_("Put quotes around cells that contain the separator, or use a dot for decimals, and send the file again."),
     ),
     "formula_text": Reason(
-        "A cell holds a spreadsheet formula instead of a value",
-        "A cell starts with `=` (a formula). We never run formulas, so the value is unknown.",
-        "In your spreadsheet, copy the cells and use 'Paste values only', then save and send the file again.",
+        N_("A cell holds a spreadsheet formula instead of a value"),
+        N_("A cell starts with `=` (a formula). We never run formulas, so the value is unknown."),
+        N_("In your spreadsheet, copy the cells and use 'Paste values only', then save and send the file again."),
     ),
     "missing_key_field": Reason(
-        "A required cell is empty",
-        "The row does not say which indicator, place, period or unit the value belongs to.",
-        "Fill in the empty cell, or delete the row if it is not a real observation.",
+        N_("A required cell is empty"),
+        N_("The row does not say which indicator, place, period or unit the value belongs to."),
+        N_("Fill in the empty cell, or delete the row if it is not a real observation."),
     ),
     "unknown_code": Reason(
-        "A label we do not recognise",
-        "A cell contains a label that is not in the list agreed in your data contract (for example a typo such as `Femal`).",
-        "Use one of the agreed labels. If the label is correct and new, tell us and we will add it to your contract.",
+        N_("A label we do not recognise"),
+        N_("A cell contains a label that is not in the list agreed in your data contract (for example a typo such as `Femal`)."),
+        N_("Use one of the agreed labels. If the label is correct and new, tell us and we will add it to your contract."),
     ),
     "unparseable_period": Reason(
-        "The period could not be read",
-        "The year or period is not in a form we understand.",
-        "Write years as `2019`, survey years as `2019/20`, pooled years as `2013/14 to 2015/16`, or dates as `2019-06-30`.",
+        N_("The period could not be read"),
+        N_("The year or period is not in a form we understand."),
+        N_("Write years as `2019`, survey years as `2019/20`, pooled years as `2013/14 to 2015/16`, or dates as `2019-06-30`."),
     ),
     "unparseable_value": Reason(
-        "The value is not a number",
-        "The value cell (or a confidence bound) contains text that is not a number.",
-        "Write only the number, such as `12.5`, `<5` or `45%`. Leave the cell empty or write `n/a` if there is no value.",
+        N_("The value is not a number"),
+        N_("The value cell (or a confidence bound) contains text that is not a number."),
+        N_("Write only the number, such as `12.5`, `<5` or `45%`. Leave the cell empty or write `n/a` if there is no value."),
     ),
     "invalid_sample_size": Reason(
-        "The sample size is not a whole number of people",
-        "The sample size must be a whole number, zero or more.",
-        "Write the number of respondents as a whole number, such as `250`, or leave the cell empty.",
+        N_("The sample size is not a whole number of people"),
+        N_("The sample size must be a whole number, zero or more."),
+        N_("Write the number of respondents as a whole number, such as `250`, or leave the cell empty."),
     ),
     "unit_mismatch": Reason(
-        "A percentage sign on a value that is not a percentage",
-        "The value has a `%` sign but the unit of this row is not percent.",
-        "Remove the `%` sign, or correct the unit of the row.",
+        N_("A percentage sign on a value that is not a percentage"),
+        N_("The value has a `%` sign but the unit of this row is not percent."),
+        N_("Remove the `%` sign, or correct the unit of the row."),
     ),
     "value_out_of_range": Reason(
-        "The value is outside the possible range",
-        "The value cannot be right for its unit: a percentage above 100 or below 0, or a negative count or rate.",
-        "Check the number (and the unit). A percentage must be between 0 and 100; counts and rates cannot be negative.",
+        N_("The value is outside the possible range"),
+        N_("The value cannot be right for its unit: a percentage above 100 or below 0, or a negative count or rate."),
+        N_("Check the number (and the unit). A percentage must be between 0 and 100; counts and rates cannot be negative."),
     ),
     "inconsistent_bounds": Reason(
-        "The confidence interval does not contain the value",
-        "The lower bound is above the value, or the upper bound is below it.",
-        "Check the value and its lower and upper bounds; the lower bound must not exceed the upper one.",
+        N_("The confidence interval does not contain the value"),
+        N_("The lower bound is above the value, or the upper bound is below it."),
+        N_("Check the value and its lower and upper bounds; the lower bound must not exceed the upper one."),
     ),
     "conflicting_duplicate": Reason(
-        "The same figure is given twice with different values",
-        "Two or more rows describe the same indicator, place, period and group but give different values. "
-        "We cannot tell which one is right, so none of them is used.",
-        "Keep only the correct row (or tell the rows apart, for example with a different group label) and send the file again.",
+        N_("The same figure is given twice with different values"),
+        N_("Two or more rows describe the same indicator, place, period and group but give different values. "
+           "We cannot tell which one is right, so none of them is used."),
+        N_("Keep only the correct row (or tell the rows apart, for example with a different group label) and send the file again."),
     ),
     "duplicate_row": Reason(
-        "A repeated row",
-        "This row repeats an earlier row exactly (same group, same value). The earlier row was kept.",
-        "Nothing to do; you may delete the repeated row next time.",
+        N_("A repeated row"),
+        N_("This row repeats an earlier row exactly (same group, same value). The earlier row was kept."),
+        N_("Nothing to do; you may delete the repeated row next time."),
     ),
 }
 
 
 @dataclass(frozen=True)
 class Problem:
-    """A file-level problem: what is wrong and how the partner (or we) can fix it."""
+    """A file-level problem: what is wrong and how the partner (or we) can fix it. ``message`` and ``fix``
+    are English; written as ``i18n.Msg`` they are also kept as msgid and parameters (``i18n``), so the
+    report can say them in the partner's language."""
 
     code: str
     message: str
     fix: str
+    i18n: dict[str, Any] | None = field(default=None, compare=False, repr=False)  # as read back from JSON
 
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message, "fix": self.fix}
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": str(self.message), "fix": str(self.fix)}
+        i18n = self.i18n or {key: stored(text) for key, text in (("message", self.message), ("fix", self.fix))
+                             if isinstance(text, Msg)}
+        if i18n:
+            out["i18n"] = i18n
+        return out
 
 
 # File-level problem codes, for reference (the message and fix are written where detected).

@@ -122,6 +122,7 @@ class Contract:
     vocabularies: Mapping[str, Mapping[str, str]]  # field -> label_key(label) -> code
     files: tuple[FileSpec, ...]
     contact: str | None = None
+    language: str | None = None  # the reports' language (i18n); None: English
     notes: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
     # field -> rule giving the code of a label no vocabulary lists (national platforms: age ranges in words)

@@ -330,6 +330,7 @@ def load_contract(path: Path, *, base_dir: Path = PROJECT_ROOT) -> Contract:
         vocabularies=vocabularies,
         files=tuple(files),
         contact=partner.get("contact"),
+        language=partner.get("language"),
         notes=data.get("notes"),
         raw=data,
     )

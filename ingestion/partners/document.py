@@ -41,14 +41,14 @@ def short(text: str | None) -> str:
     return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
 
 
-def _md_inline(part: Text, in_table: bool = False) -> str:
+def _md_inline(part: Text, in_table: bool = False, empty: str = "(empty)") -> str:
     if isinstance(part, list):
-        return "".join(_md_inline(item, in_table) for item in part)
+        return "".join(_md_inline(item, in_table, empty) for item in part)
     if isinstance(part, Code):
         text = part.text
         fence = "``" if "`" in text else "`"
         pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
-        out = f"{fence}{pad}{text}{pad}{fence}" if text else "(empty)"
+        out = f"{fence}{pad}{text}{pad}{fence}" if text else empty
     elif isinstance(part, Strong):
         out = f"**{_md_escape(part.text)}**"
     elif isinstance(part, Link):
@@ -67,15 +67,28 @@ def rich(text: str) -> list[Inline]:
     return parts
 
 
+def compose(template: str, **parts: Text) -> list[Inline]:
+    """A (translated) sentence whose ``{name}`` placeholders are inline parts, so that a translation can
+    move a code or a bold name to where its language puts it."""
+    out: list[Inline] = []
+    for index, piece in enumerate(re.split(r"\{(\w+)\}", template)):
+        if index % 2:
+            part = parts[piece]
+            out.extend(part if isinstance(part, list) else [part])
+        elif piece:
+            out.append(piece)
+    return out
+
+
 def _md_escape(text: str) -> str:
     return re.sub(r"([\\`*\[\]<>#|])", r"\\\1", text)
 
 
-def _html_inline(part: Text) -> str:
+def _html_inline(part: Text, empty: str = "(empty)") -> str:
     if isinstance(part, list):
-        return "".join(_html_inline(item) for item in part)
+        return "".join(_html_inline(item, empty) for item in part)
     if isinstance(part, Code):
-        return f"<code>{html.escape(part.text)}</code>" if part.text else "<em>(empty)</em>"
+        return f"<code>{html.escape(part.text)}</code>" if part.text else f"<em>{html.escape(empty)}</em>"
     if isinstance(part, Strong):
         return f"<strong>{html.escape(part.text)}</strong>"
     if isinstance(part, Link):
@@ -85,8 +98,10 @@ def _html_inline(part: Text) -> str:
 
 
 class Document:
-    def __init__(self, title: str):
+    def __init__(self, title: str, lang: str = "en", empty: str = "(empty)"):
         self.title = title
+        self.lang = lang  # the HTML page's language (a BCP 47 tag)
+        self.empty = empty  # how an empty cell quoted from the file is shown
         self.blocks: list[tuple] = []
 
     def heading(self, level: int, text: Text) -> None:
@@ -106,15 +121,15 @@ class Document:
         out = [f"# {_md_escape(self.title)}", ""]
         for block in self.blocks:
             if block[0] == "h":
-                out += [f"{'#' * block[1]} {_md_inline(block[2])}", ""]
+                out += [f"{'#' * block[1]} {_md_inline(block[2], empty=self.empty)}", ""]
             elif block[0] == "p":
-                out += [_md_inline(block[1]), ""]
+                out += [_md_inline(block[1], empty=self.empty), ""]
             elif block[0] == "ul":
-                out += [f"- {_md_inline(item)}" for item in block[1]] + [""]
+                out += [f"- {_md_inline(item, empty=self.empty)}" for item in block[1]] + [""]
             else:
                 out.append("| " + " | ".join(_md_escape(cell) for cell in block[1]) + " |")
                 out.append("|" + "---|" * len(block[1]))
-                out += ["| " + " | ".join(_md_inline(cell, True) for cell in row) + " |" for row in block[2]]
+                out += ["| " + " | ".join(_md_inline(cell, True, self.empty) for cell in row) + " |" for row in block[2]]
                 out.append("")
         return "\n".join(out).rstrip() + "\n"
 
@@ -122,19 +137,20 @@ class Document:
         body = [f"<h1>{html.escape(self.title)}</h1>"]
         for block in self.blocks:
             if block[0] == "h":
-                body.append(f"<h{block[1]}>{_html_inline(block[2])}</h{block[1]}>")
+                body.append(f"<h{block[1]}>{_html_inline(block[2], self.empty)}</h{block[1]}>")
             elif block[0] == "p":
-                body.append(f"<p>{_html_inline(block[1])}</p>")
+                body.append(f"<p>{_html_inline(block[1], self.empty)}</p>")
             elif block[0] == "ul":
-                body.append("<ul>" + "".join(f"<li>{_html_inline(item)}</li>" for item in block[1]) + "</ul>")
+                body.append("<ul>" + "".join(f"<li>{_html_inline(item, self.empty)}</li>" for item in block[1]) + "</ul>")
             else:
                 head = "".join(f"<th>{html.escape(cell)}</th>" for cell in block[1])
-                rows = "".join("<tr>" + "".join(f"<td>{_html_inline(cell)}</td>" for cell in row) + "</tr>" for row in block[2])
+                rows = "".join("<tr>" + "".join(f"<td>{_html_inline(cell, self.empty)}</td>" for cell in row) + "</tr>"
+                               for row in block[2])
                 body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
         style = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.5}"
                  "table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}"
                  "code{background:#f3f3f3;padding:0 .2rem}")
-        return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(self.title)}</title>'
+        return (f'<!DOCTYPE html>\n<html lang="{html.escape(self.lang, quote=True)}"><head><meta charset="utf-8"><title>{html.escape(self.title)}</title>'
                 f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
 
 

@@ -161,6 +161,19 @@ def _contained(label: str, dimension: str) -> tuple[str, str] | None:
     return _unique(found, dimension)
 
 
+def _containing(label: str, dimension: str) -> tuple[str, str] | None:
+    """The one code of the longest seed labels (two words or more) found inside the label ('with disability'
+    in 'Households with a member with disability'); None when none is, or those found have several codes."""
+    label_words = words(label)
+    found: dict[int, list[tuple[str, str]]] = {}
+    for key, entries in _seed_labels().get(dimension, {}).items():
+        seed_words = words(key)
+        if len(seed_words) >= 2 and len(seed_words) < len(label_words) and _contained_words(seed_words, label_words):
+            found.setdefault(len(seed_words), []).extend(
+                (code, f"{where}, found inside the label: check") for code, where in entries)
+    return _unique(found[max(found)], dimension) if found else None
+
+
 def propose_label(dimension: str, label: str) -> CodeProposal:
     """A canonical code for one label of a dimension column (or the unit), from the seeds only."""
     key = label_key(label)
@@ -177,6 +190,8 @@ def propose_label(dimension: str, label: str) -> CodeProposal:
     if dimension == "unit" and (match := _unit_by_form(label)):
         return CodeProposal(label, *match)
     if dimension != "unit" and (match := _contained(label, dimension)):
+        return CodeProposal(label, *match)
+    if dimension != "unit" and (match := _containing(label, dimension)):
         return CodeProposal(label, *match)
     if dimension != "unit" and any(words(label) == words(total) for total in totals):
         return CodeProposal(label, TOTAL, f"a label of the total ({TOTAL})")

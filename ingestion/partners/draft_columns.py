@@ -41,6 +41,7 @@ _FIELD_HEADERS: dict[str, tuple[str, ...]] = {
     "geo_area_m49": ("geoareacode", "geo area code", "geo_area_code", "m49", "m49 code", "area code", "country code",
                      "country", "pays", "país", "pais", "geo area", "reference area", "ref area"),
     "sample_size": ("sample size", "sample", "n", "number of respondents", "respondents", "unweighted base", "base",
+                    "households", "number of households", "households interviewed", "interviews",
                     "taille de l'échantillon", "taille de l’échantillon", "échantillon", "effectif",
                     "tamaño de la muestra", "muestra"),
     "lower_bound": ("lower bound", "lower", "lower ci", "lower confidence limit", "lower limit", "ci lower",

@@ -11,6 +11,8 @@ import stat
 from pathlib import Path
 from typing import NamedTuple
 
+from ingestion.partners.i18n import Msg
+
 PARTNER_ID_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?")
 
 # Files the operating system or a spreadsheet program leaves beside real ones.
@@ -101,11 +103,11 @@ def partner_entries(inbox: Path, partner_id: str) -> tuple[list[Path], list[tupl
         if stat.S_ISREG(mode):
             files.append(entry)
         elif stat.S_ISLNK(mode):
-            skipped.append((entry.name, "symbolic links are not followed; put the file itself in the folder"))
+            skipped.append((entry.name, Msg("symbolic links are not followed; put the file itself in the folder")))
         elif stat.S_ISDIR(mode):
-            skipped.append((entry.name, "sub-folders are not read; put files directly in the partner folder"))
+            skipped.append((entry.name, Msg("sub-folders are not read; put files directly in the partner folder")))
         else:
-            skipped.append((entry.name, "not a regular file"))
+            skipped.append((entry.name, Msg("not a regular file")))
     return files, skipped
 
 

@@ -26,6 +26,7 @@ from ingestion.partners.context import FileContext, FileVersion
 from ingestion.partners.contract import Contract, ContractError
 from ingestion.partners.contract_load import contract_path, load_contract
 from ingestion.partners.evaluate import EVAL, TEMP_TABLES, Evaluation, evaluate
+from ingestion.partners.i18n import Msg
 from ingestion.partners.inbox import list_partners, partner_dir, partner_entries, real_dir, validate_partner_id
 from ingestion.partners.land import (
     WITHDRAWN_NOTE,
@@ -60,21 +61,22 @@ def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
 def _notes(staged: StagedFile, evaluation: Evaluation | None) -> list[str]:
     notes = list(staged.notes)
     if staged.personal_removed:
-        notes.append("these columns hold personal data and were removed before anything was stored, as agreed: "
-                     + ", ".join(f"'{name}'" for name in staged.personal_removed))
+        notes.append(Msg("these columns hold personal data and were removed before anything was stored, as agreed: "
+                         "{columns}", columns=", ".join(f"'{name}'" for name in staged.personal_removed)))
     if evaluation is not None:
         layout = evaluation.layout
         if layout.unmapped:
-            notes.append("these columns are not in your data contract; we kept them as extra breakdowns of your figures "
-                         "(tell us what they mean so we can use them): "
-                         + ", ".join(f"'{name}'" for name, _ in layout.unmapped))
+            notes.append(Msg("these columns are not in your data contract; we kept them as extra breakdowns of your "
+                             "figures (tell us what they mean so we can use them): {columns}",
+                             columns=", ".join(f"'{name}'" for name, _ in layout.unmapped)))
         if layout.withheld:
-            notes.append("these columns are not in your data contract and look like personal data or free text, so "
-                         "they were not stored (add them to personal_data in your contract, or tell us if they are "
-                         "breakdowns of your figures): "
-                         + "; ".join(f"'{name}' ({why})" for name, _, why in layout.withheld))
+            notes.append(Msg("these columns are not in your data contract and look like personal data or free text, so "
+                             "they were not stored (add them to personal_data in your contract, or tell us if they are "
+                             "breakdowns of your figures): {columns}",
+                             columns=[Msg("'{name}' ({why})", name=name, why=why) for name, _, why in layout.withheld]))
         if layout.ignored_blank:
-            notes.append("these columns are empty and were ignored: " + ", ".join(f"'{name}'" for name in layout.ignored_blank))
+            notes.append(Msg("these columns are empty and were ignored: {columns}",
+                             columns=", ".join(f"'{name}'" for name in layout.ignored_blank)))
     return notes
 
 
@@ -95,7 +97,8 @@ def ingest_file(
         sniff = sniff_file(path)
     except OSError as exc:
         return FileIngestResult(partner_id, path.name, "", "retry", errors=[Problem(
-            "unreadable", f"the file could not be opened ({exc.strerror})", "We will try again at the next run.")])
+            "unreadable", Msg("the file could not be opened ({reason})", reason=exc.strerror),
+            Msg("We will try again at the next run."))])
     spec = contract.spec_for(path.name)
     ctx = FileContext(con, FileVersion.of(partner_id, path, sniff), contract, spec, contract.sha256, run_id, now,
                       pii_salt)
@@ -126,21 +129,22 @@ def ingest_file(
         if spec is None:
             patterns = ", ".join(f"'{pattern}'" for entry in contract.files for pattern in entry.patterns)
             raise FileRejected([Problem(
-                "no_matching_pattern", f"the file name '{path.name}' matches no file pattern of the contract ({patterns})",
-                "Name the file as agreed (or ask us to add this kind of file to your contract).")])
+                "no_matching_pattern", Msg("the file name '{file}' matches no file pattern of the contract ({patterns})",
+                                           file=path.name, patterns=patterns),
+                Msg("Name the file as agreed (or ask us to add this kind of file to your contract)."))])
         staged = stage_file(con, path, spec, sniff)
         if staged.rows_read == 0:
-            raise FileRejected([Problem("empty", f"the file has column names (row {staged.header_row}) but no data rows",
-                                        "Send the file again with its data rows.")])
+            raise FileRejected([Problem("empty", Msg("the file has column names (row {row}) but no data rows",
+                                                     row=staged.header_row), Msg("Send the file again with its data rows."))])
         evaluation = evaluate(con, contract, spec, staged)
         if evaluation.blank_rows == staged.rows_read:
-            raise FileRejected([Problem("empty", f"all {staged.rows_read} rows under the column names are empty",
-                                        "Send the file again with its data rows.")])
+            raise FileRejected([Problem("empty", Msg("all {count} rows under the column names are empty",
+                                                     count=staged.rows_read), Msg("Send the file again with its data rows."))])
         after = os.stat(path)
         if after.st_size != sniff.size or after.st_mtime_ns != sniff.mtime_ns:
             status = "retry"
-            raise FileRejected([Problem("file_changed_during_read", "the file changed while it was being read",
-                                        "Nothing to do: it is read again at the next run, once it has finished copying.")])
+            raise FileRejected([Problem("file_changed_during_read", Msg("the file changed while it was being read"), Msg(
+                "Nothing to do: it is read again at the next run, once it has finished copying."))])
         notes = _notes(staged, evaluation)
         counts = land_file(ctx, staged, evaluation, notes)
         result.status = "loaded_with_rejections" if counts.quarantined else "loaded"
@@ -225,15 +229,16 @@ def ingest_partner(
         if not path.exists():
             result.errors.append(Problem(
                 "no_contract",
-                f"there is no data contract for partner '{partner_id}' ({path.name} in the contracts folder)",
-                f"The data team writes contracts/partners/{partner_id}.yml (see contracts/partners/README.md); "
-                "until then this partner's files are not read."))
+                Msg("there is no data contract for partner '{partner}' ({file} in the contracts folder)",
+                    partner=partner_id, file=path.name),
+                Msg("The data team writes contracts/partners/{partner}.yml (see contracts/partners/README.md); "
+                    "until then this partner's files are not read.", partner=partner_id)))
         else:
             try:
                 contract = load_contract(path)
             except ContractError as exc:
                 result.errors.append(Problem("invalid_contract", str(exc),
-                                             "The data team fixes the contract as the message says."))
+                                             Msg("The data team fixes the contract as the message says.")))
         if contract is None:
             for file_path in files:
                 result.files.append(reject_file(con, partner_id, file_path, result.errors, run_id, now))
@@ -253,7 +258,7 @@ def ingest_partner(
                          [partner_id]).fetchone()[0]:
             log.warning("partner %s: the inbox folder is missing or empty; the files landed before stay in use "
                         "(to withdraw them: scripts/withdraw_partner_files.py)", partner_id)
-        return write_reports(con, result, reports_dir)
+        return write_reports(con, result, reports_dir, contract.language if contract else None)
 
 
 
@@ -297,18 +302,20 @@ def reject_file(con: duckdb.DuckDBPyConnection, partner_id: str, path: Path, pro
         sniff = sniff_file(path)
     except OSError as exc:
         return FileIngestResult(partner_id, path.name, "", "retry", errors=[Problem(
-            "unreadable", f"the file could not be opened ({exc.strerror})", "We will try again at the next run.")])
+            "unreadable", Msg("the file could not be opened ({reason})", reason=exc.strerror),
+            Msg("We will try again at the next run."))])
     ctx = FileContext(con, FileVersion.of(partner_id, path, sniff), contract, None, contract.sha256 if contract else "",
                       run_id, now)
     record_failure(ctx, problems, [], "rejected")
     return FileIngestResult(partner_id, path.name, sniff.sha256, "rejected", errors=list(problems), batch_id=ctx.batch_id)
 
 
-def write_reports(con: duckdb.DuckDBPyConnection, result: PartnerIngestResult, reports_dir: Path) -> PartnerIngestResult:
-    """The source's feedback reports, linked from ``result`` and its files."""
+def write_reports(con: duckdb.DuckDBPyConnection, result: PartnerIngestResult, reports_dir: Path,
+                  language: str | None = None) -> PartnerIngestResult:
+    """The source's feedback reports, in ``language`` where it has a catalogue, linked from ``result`` and its files."""
     index_md, index_html, per_file = write_partner_reports(
         con, result.partner_id, result.partner_name, [item.file_name for item in result.files],
-        [problem.as_dict() for problem in result.errors], result.skipped, reports_dir)
+        [problem.as_dict() for problem in result.errors], result.skipped, reports_dir, language)
     result.report_markdown, result.report_html = index_md, index_html
     for item in result.files:
         item.report_markdown, item.report_html = per_file.get(item.file_name, (None, None))

@@ -24,6 +24,7 @@ from ingestion.partners.codes import Problem
 from ingestion.partners.context import FileContext, FileVersion
 from ingestion.partners.contract import Contract
 from ingestion.partners.evaluate import EVAL, KEY, RAW_CELL_CHARS, Evaluation, Layout, raw_values_json
+from ingestion.partners.i18n import Msg, stored
 from ingestion.partners.read import CELLS, StagedFile
 from ingestion.sql import literal
 from ingestion.warehouse import transaction
@@ -180,7 +181,7 @@ def land_file(ctx: FileContext, staged: StagedFile, evaluation: Evaluation, note
             "contract_file": str(contract.path.name), "contract_sha256": ctx.contract_sha256,
             "file_entry": ctx.file_entry, "format": ctx.file_format,
             "status": "loaded_with_rejections" if quarantined else "loaded",
-            "errors": "[]", "notes": json.dumps(notes), "reader": staged.reader, "encoding": staged.encoding,
+            "errors": "[]", "notes": json.dumps(stored(notes)), "reader": staged.reader, "encoding": staged.encoding,
             "delimiter": staged.delimiter, "decimal_separator": evaluation.decimal, "sheet": staged.sheet,
             "header_row": staged.header_row, "headers": json.dumps(staged.headers),
             "rows_read": staged.rows_read, "rows_blank": evaluation.blank_rows, "cells_blank": blank_cells,
@@ -203,7 +204,7 @@ def record_failure(ctx: FileContext, problems: list[Problem], notes: list[str], 
             "contract_file": contract.path.name if contract else None,
             "contract_sha256": ctx.contract_sha256,
             "file_entry": ctx.file_entry, "format": ctx.file_format, "status": status,
-            "errors": json.dumps([problem.as_dict() for problem in problems]), "notes": json.dumps(notes),
+            "errors": json.dumps([problem.as_dict() for problem in problems]), "notes": json.dumps(stored(notes)),
             "reader": staged.reader if staged else None, "encoding": staged.encoding if staged else None,
             "delimiter": staged.delimiter if staged else None, "decimal_separator": None,
             "sheet": staged.sheet if staged else None, "header_row": staged.header_row if staged and staged.headers else None,
@@ -216,7 +217,7 @@ def record_failure(ctx: FileContext, problems: list[Problem], notes: list[str], 
         })
 
 
-WITHDRAWN_NOTE = "the file is no longer in the partner's inbox folder: its figures are no longer used or published"
+WITHDRAWN_NOTE = Msg("the file is no longer in the partner's inbox folder: its figures are no longer used or published")
 
 
 def withdraw_file(con: duckdb.DuckDBPyConnection, partner_id: str, source_file: str, run_id: str,
@@ -232,5 +233,5 @@ def withdraw_file(con: duckdb.DuckDBPyConnection, partner_id: str, source_file: 
                observations_quarantined = 0, values_missing = 0, run_id = ?, ingested_at = ?, landed_sha256 = null,
                landed_batch_id = null, landed_at = null
            where partner_id = ? and source_file = ?""",
-        [json.dumps([WITHDRAWN_NOTE]), run_id, now, *where],
+        [json.dumps(stored([WITHDRAWN_NOTE])), run_id, now, *where],
     )

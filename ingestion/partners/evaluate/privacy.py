@@ -12,6 +12,7 @@ import re
 
 from ingestion.partners.codes import label_key
 from ingestion.partners.evaluate.sqltext import filled, strip
+from ingestion.partners.i18n import Msg
 from ingestion.sql import literal
 
 _PERSONAL_HEADER_WORDS = frozenset({
@@ -46,14 +47,15 @@ def not_a_breakdown(header: str, filled_cells: int, distinct: int, longest: int,
     """Why an unnamed column is not kept as a breakdown, or None when it can be."""
     words = set(re.findall(r"[a-z]+", label_key(header)))
     if words & _PERSONAL_HEADER_WORDS:
-        return "its name suggests personal data"
+        return Msg("its name suggests personal data")
     if contacts:
-        return f"{contacts} cell(s) look like a phone number or an e-mail address"
+        return Msg("{count} cell(s) look like a phone number or an e-mail address", count=contacts)
     if longest > MAX_BREAKDOWN_CHARS:
-        return f"it holds text up to {longest} characters long"
+        return Msg("it holds text up to {count} characters long", count=longest)
     # A different value on every row of a small file is an identifier when the values carry numbers
     # (HH-1001, R07); twelve district names on twelve rows are a breakdown.
     if (distinct > 50 and distinct * 2 > filled_cells) or (
             distinct == filled_cells >= MIN_ROWS_ALL_DISTINCT and with_digits * 10 >= filled_cells * 8):
-        return f"it holds {distinct} different values in {filled_cells} rows: identifiers or comments, not categories"
+        return Msg("it holds {distinct} different values in {rows} rows: identifiers or comments, not categories",
+                   distinct=distinct, rows=filled_cells)
     return None

@@ -15,6 +15,7 @@ import duckdb
 
 from ingestion.partners.codes import Problem
 from ingestion.partners.contract import FileSpec
+from ingestion.partners.i18n import N_
 from ingestion.partners.read.staged import (
     CELLS,
     HEADER_SEARCH_ROWS,
@@ -31,7 +32,7 @@ from ingestion.partners.sniff import Sniff, choose_encoding
 
 MAX_LINE_BYTES = 32 << 20  # one CSV row
 DELIMITERS = (",", ";", "\t", "|")
-_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+_DELIMITER_NAMES = {",": N_("comma"), ";": N_("semicolon"), "\t": N_("tab"), "|": N_("vertical bar")}  # report: translated
 
 
 def delimiter_name(delimiter: str | None) -> str:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ingestion.partners.codes import WHITESPACE, Problem, label_key
 from ingestion.partners.contract import FileSpec
+from ingestion.partners.i18n import Msg
 
 CELLS = "_pt_cells"
 
@@ -163,7 +164,8 @@ def record_texts(record: Iterable[object]) -> list[str | None]:
 
 def title_note(staged: StagedFile) -> None:
     if staged.header_row > 1:
-        staged.notes.append(f"rows 1 to {staged.header_row - 1} above the column names were read as titles and skipped")
+        staged.notes.append(Msg("rows 1 to {last} above the column names were read as titles and skipped",
+                                last=staged.header_row - 1))
 
 
 def stage_records(
@@ -176,8 +178,8 @@ def stage_records(
         if len(head) >= HEADER_SEARCH_ROWS:
             break
     if not any(any(clean(cell) for cell in record) for record in head):
-        raise FileRejected([Problem("empty", "the file has no content (no header row, no data)",
-                                    "Check that you sent the right file, and that it was saved with its data.")])
+        raise FileRejected([Problem("empty", Msg("the file has no content (no header row, no data)"),
+                                    Msg("Check that you sent the right file, and that it was saved with its data."))])
     header_index = find_header(head, spec)
     if header_index >= len(head):
         raise FileRejected([Problem("empty", f"the contract says the header is on row {header_index + 1}, "
