@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from ingestion.kobo.validation import NO_STATUS, set_aside_by_status, status_counts
 from ingestion.partners.document import Code, Document, Strong, rich
 from ingestion.warehouse import fetch_dicts
 
@@ -58,6 +59,18 @@ KOBO_REASONS: dict[str, KoboReason] = {
         "Nothing to do if the decision stands. If the interview was checked and is fine, change its validation "
         "status in KoBoToolbox and export again.",
     ),
+    "on_hold": KoboReason(
+        "interview on hold", "interviews on hold",
+        "A supervisor set the interview's validation status to `On Hold` in KoBoToolbox, and your survey contract "
+        "publishes approved interviews only.",
+        "Once the interview is checked, set its validation status to `Approved` in KoBoToolbox and export again.",
+    ),
+    "not_validated": KoboReason(
+        "interview not yet validated", "interviews not yet validated",
+        "The interview has no validation status in KoBoToolbox, and your survey contract publishes approved "
+        "interviews only.",
+        "Once the interview is checked, set its validation status to `Approved` in KoBoToolbox and export again.",
+    ),
     "test_before_launch": KoboReason(
         "pilot interview before the launch date", "pilot interviews before the launch date",
         "The interview was submitted before the survey's launch date in its survey contract, so it counts as a "
@@ -95,6 +108,22 @@ KOBO_REASONS: dict[str, KoboReason] = {
     ),
 }
 
+# The reason a partner reads for an interview set aside by the survey's validation status policy
+# (ingestion.kobo.validation), by its status; an approved interview is never set aside.
+POLICY_REASONS = {"not_approved": "not_approved", "on_hold": "on_hold", NO_STATUS: "not_validated"}
+# KoBoToolbox's own words for each validation status.
+STATUS_LABELS = {"approved": "Approved", "on_hold": "On Hold", "not_approved": "Not Approved",
+                 NO_STATUS: "no status (not validated)"}
+POLICY_TEXT = {"all_but_not_approved": "every interview except those `Not Approved`",
+               "approved_only": "only the interviews a supervisor marked `Approved`"}
+
+
+def policy_reasons(counts: dict[str, dict[str, int]]) -> dict[str, int]:
+    """Reason -> interviews the validation status policy set aside (``ingestion.kobo.validation.status_counts``)."""
+    return {POLICY_REASONS.get(status, f"validation_status_{status}"): n
+            for status, n in set_aside_by_status(counts).items()}
+
+
 # What a KoBo answer problem counted in raw_kobo.field_issues means; the answer itself is never shown.
 KOBO_FIELD_ISSUES: dict[str, str] = {
     "unmapped_code": "a choice that is not in the survey contract's list (kept as `unmapped`)",
@@ -128,7 +157,7 @@ def kobo_sections(con: duckdb.DuckDBPyConnection, doc: Document, row: dict) -> N
         return
     source_id = f"{row['partner_id']}/{row['source_file']}"
     loads = fetch_dicts(con, """
-        select l.survey_id, s.title, l.submissions_read, l.submissions_landed, l.submissions_excluded,
+        select l.survey_id, s.title, s.published_validation_statuses as policy, l.submissions_read,
                l.repeat_rows_read, l.repeat_rows_landed, len(l.form_versions) as form_versions
         from raw_kobo.loads l left join raw_kobo.surveys s using (survey_id)
         where l.source_id = ? and l.batch_id = ?""", [source_id, row["landed_batch_id"]])
@@ -139,17 +168,22 @@ def kobo_sections(con: duckdb.DuckDBPyConnection, doc: Document, row: dict) -> N
     exclusions = fetch_dicts(con, """
         select unit, reason, row_count, detail from raw_kobo.exclusions
         where survey_id = ? and source_id = ? and batch_id = ? order by unit desc, reason""", key)
+    statuses = status_counts(con, load["survey_id"], source_id)  # of the version in use: its rows are landed
+    exclusions += [{"unit": "submission", "reason": reason, "row_count": n, "detail": None}
+                   for reason, n in policy_reasons(statuses).items()]
+    kept = sum(item["published"] for item in statuses.values())
     submissions = [(item["reason"], item["row_count"]) for item in exclusions if item["unit"] == "submission"]
     if row["status"] in ("loaded", "loaded_with_rejections"):
-        doc.para(kobo_summary(load["submissions_read"], load["submissions_landed"], submissions))
+        doc.para(kobo_summary(load["submissions_read"], kept, submissions))
     doc.heading(2, "In numbers" if row["landed_sha256"] == row["sha256"] else "In numbers (the version in use)")
     table = [["interviews in the file (KoBo submissions)", f"{load['submissions_read']:,}"],
-             ["interviews kept", f"{load['submissions_landed']:,}"],
-             ["interviews set aside", f"{load['submissions_excluded']:,}"]]
+             ["interviews kept", f"{kept:,}"],
+             ["interviews set aside", f"{load['submissions_read'] - kept:,}"]]
     if load["repeat_rows_read"]:
         table += [["repeat-group rows kept", f"{load['repeat_rows_landed']:,}"],
                   ["repeat-group rows set aside", f"{load['repeat_rows_read'] - load['repeat_rows_landed']:,}"]]
     doc.table(["", "count"], table)
+    _status_section(doc, load["policy"], statuses)
     order = list(KOBO_REASONS)
     exclusions.sort(key=lambda item: (item["unit"] != "submission", -item["row_count"],
                                       order.index(item["reason"]) if item["reason"] in order else len(order)))
@@ -184,3 +218,13 @@ def kobo_sections(con: duckdb.DuckDBPyConnection, doc: Document, row: dict) -> N
               f"), {load['form_versions']} form version(s) in the file. Figures are published for groups of "
               "people, never for one person, and only for groups large enough not to point at anyone."])
     doc.items([[Code(item["series_code"]), ": ", item["description"]] for item in indicators])
+
+
+def _status_section(doc: Document, policy: str | None, statuses: dict[str, dict[str, int]]) -> None:
+    """The interviews by validation status in KoBoToolbox, and how many of each the survey's policy uses."""
+    doc.heading(2, "By validation status")
+    doc.para(["Your survey contract publishes ", *rich(POLICY_TEXT.get(policy or "", f"`{policy}`")),
+              ". Counted among the interviews not set aside for another reason."])
+    doc.table(["validation status in KoBoToolbox", "interviews", "used", "set aside"],
+              [[STATUS_LABELS.get(status, status), f"{item['landed']:,}", f"{item['published']:,}",
+                f"{item['set_aside']:,}"] for status, item in statuses.items()])
