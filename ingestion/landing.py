@@ -19,5 +19,5 @@ def ensure_landing_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     recreated = sdg_land.ensure_schema(con)
     recreated += ensure_tables(con, sdg_metadata.DDL)
     partners.ensure_schema(con)
-    kobo.ensure_schema(con)
+    recreated += kobo.ensure_schema(con)
     return recreated

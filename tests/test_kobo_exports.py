@@ -117,32 +117,39 @@ def test_submission_key_is_the_hmac_of_the_uuid(tmp_path):
 
 
 # -- the bundled sample ----------------------------------------------------------------------------------------------
-def test_sample_export_lands_320_and_counts_each_of_the_14_exclusions(tmp_path):
+def test_sample_export_lands_323_counts_each_of_the_11_exclusions_and_publishes_320(tmp_path):
     with connect(tmp_path / "w.duckdb") as con:
         result = land(con, SAMPLE_CSV, demo_contract(), pii_salt=None)
         assert result.salt_kind == "public_test_salt"
-        assert (result.submissions_read, result.submissions_landed) == (334, 320)
-        assert result.exclusions == {"duplicate": 3, "not_approved": 3, "superseded_edit": 2,
-                                     "test_before_launch": 4, "test_tagged": 2}
+        assert (result.submissions_read, result.submissions_landed, result.submissions_published) == (334, 323, 320)
+        assert result.exclusions == {"duplicate": 3, "superseded_edit": 2, "test_before_launch": 4, "test_tagged": 2}
+        # Every validation status lands; the default policy (all_but_not_approved) sets the 3 not approved aside.
+        assert result.validation_statuses == {
+            "approved": {"landed": 266, "published": 266, "set_aside": 0},
+            "on_hold": {"landed": 2, "published": 2, "set_aside": 0},
+            "not_approved": {"landed": 3, "published": 0, "set_aside": 3},
+            "none": {"landed": 52, "published": 52, "set_aside": 0}}
+        assert result.set_aside_by_policy == {"not_approved": 3}
         assert result.invalid_coordinates == 3
         statuses = dict(rows(con, "select coordinates_status, count(*) from raw_kobo_restricted.submissions group by 1"))
-        assert statuses == {"valid": 311, "invalid": 2, "outside_area": 1, "missing": 6}
+        assert statuses == {"valid": 314, "invalid": 2, "outside_area": 1, "missing": 6}
         # The economy questions moved from group livelihood (v1) to economy (v2): answered in every landed row.
         assert rows(con, """select count(*) filter (where fields['lost_income'] is not null),
                                    count(*) filter (where fields['income_sources'] is not null),
                                    count(distinct form_version)
-                            from raw_kobo_restricted.submissions""") == [(320, 320, 2)]
+                            from raw_kobo_restricted.submissions""") == [(323, 323, 2)]
         assert rows(con, "select count(*) from raw_kobo_restricted.submissions where fields['admin1'] = 'unmapped'") == [(0,)]
         load = rows(con, """select submissions_read, submissions_landed, submissions_excluded, invalid_coordinates,
                                    salt_kind, source_kind from raw_kobo.loads""")
-        assert load == [(334, 320, 14, 3, "public_test_salt", "csv_export")]
+        assert load == [(334, 323, 11, 3, "public_test_salt", "csv_export")]
         exclusions = rows(con, "select unit, reason, row_count from raw_kobo.exclusions order by reason")
-        assert exclusions == [("submission", "duplicate", 3), ("submission", "not_approved", 3),
-                              ("submission", "superseded_edit", 2), ("submission", "test_before_launch", 4),
-                              ("submission", "test_tagged", 2)]
+        assert exclusions == [("submission", "duplicate", 3), ("submission", "superseded_edit", 2),
+                              ("submission", "test_before_launch", 4), ("submission", "test_tagged", 2)]
+        assert rows(con, "select published_validation_statuses, published_statuses from raw_kobo.surveys") == [
+            ("all_but_not_approved", ["approved", "on_hold", "none"])]
         assert result.field_issues == {}
         assert rows(con, "select count(*), count(distinct submission_key), count(respondent_key) "
-                         "from raw_kobo_restricted.submissions") == [(320, 320, 320)]
+                         "from raw_kobo_restricted.submissions") == [(323, 323, 323)]
         assert rows(con, "select count(*) from raw_kobo.indicator_definitions") == [(4,)]
 
 
@@ -173,7 +180,7 @@ def test_same_file_again_gives_the_same_rows_and_never_duplicates(tmp_path):
         rows_first = rows(con, query)
         second = land(con, SAMPLE_CSV, demo_contract(), pii_salt=None, run_id="run-2")
         assert rows(con, query) == rows_first
-        assert rows(con, "select count(*), list(distinct run_id) from raw_kobo_restricted.submissions") == [(320, ["run-2"])]
+        assert rows(con, "select count(*), list(distinct run_id) from raw_kobo_restricted.submissions") == [(323, ["run-2"])]
         assert rows(con, "select count(*) from raw_kobo.loads") == [(1,)]
         assert rows(con, "select count(*) from raw_kobo.surveys") == [(1,)]
     assert first.batch_id == second.batch_id
@@ -196,10 +203,10 @@ def test_legacy_comma_export_lands_when_the_contract_says_so(tmp_path):
     data = demo_data()
     data["export"]["separator"] = ","
     with connect(tmp_path / "w.duckdb") as con:
-        assert land(con, comma, parse_contract(data, base_dir=REPO), pii_salt=None).submissions_landed == 320
+        assert land(con, comma, parse_contract(data, base_dir=REPO), pii_salt=None).submissions_landed == 323
     data["export"]["separator"] = "auto"
     with connect(tmp_path / "w2.duckdb") as con:
-        assert land(con, comma, parse_contract(data, base_dir=REPO), pii_salt=None).submissions_landed == 320
+        assert land(con, comma, parse_contract(data, base_dir=REPO), pii_salt=None).submissions_landed == 323
 
 
 # -- bad inputs: a clear error, or a counted exclusion -----------------------------------------------------------------
@@ -210,7 +217,7 @@ def test_wrong_separator_is_refused_and_the_previous_load_stays(tmp_path):
         land(con, SAMPLE_CSV, demo_contract(), pii_salt=None, source_id="demo/export.csv")
         with pytest.raises(KoboExportError) as caught:
             land(con, comma, demo_contract(), pii_salt=None, run_id="run-2", source_id="demo/export.csv")
-        assert rows(con, "select count(*), list(distinct run_id) from raw_kobo_restricted.submissions") == [(320, ["run-1"])]
+        assert rows(con, "select count(*), list(distinct run_id) from raw_kobo_restricted.submissions") == [(323, ["run-1"])]
     message = str(caught.value)
     assert message.startswith("demo_wg_household_2025: export.csv: the file is separated by ','")
     assert "Fix: set export.separator: ',' in the contract" in message
@@ -431,7 +438,7 @@ def test_an_export_lands_in_one_transaction_per_file(tmp_path):
         land(con, GC_CSV, gc_contract(), source_id="partner_a/gc.csv")
         land(con, SAMPLE_CSV, demo_contract(), pii_salt=None, source_id="partner_b/demo.csv")
         assert rows(con, "select source_id, submissions_landed from raw_kobo.loads order by 1") == [
-            ("partner_a/gc.csv", 3), ("partner_b/demo.csv", 320)]
+            ("partner_a/gc.csv", 3), ("partner_b/demo.csv", 323)]
 
 
 def test_a_failure_half_way_through_a_file_leaves_the_previous_load_intact(tmp_path):
@@ -442,8 +449,8 @@ def test_a_failure_half_way_through_a_file_leaves_the_previous_load_intact(tmp_p
         land(con, SAMPLE_CSV, demo_contract(), pii_salt=None, source_id="demo/export.csv")
         with pytest.raises(KoboExportError, match="not UTF-8"):
             land(con, broken, demo_contract(), pii_salt=None, run_id="run-2", source_id="demo/export.csv")
-        assert rows(con, "select count(*), list(distinct run_id) from raw_kobo_restricted.submissions") == [(320, ["run-1"])]
-        assert rows(con, "select submissions_landed, run_id from raw_kobo.loads") == [(320, "run-1")]
+        assert rows(con, "select count(*), list(distinct run_id) from raw_kobo_restricted.submissions") == [(323, ["run-1"])]
+        assert rows(con, "select submissions_landed, run_id from raw_kobo.loads") == [(323, "run-1")]
 
 
 @pytest.mark.parametrize("with_form", [True, False], ids=["form-translates-names", "sources-matched-by-name"])
@@ -472,7 +479,7 @@ def test_an_export_without_group_names_lands_the_same_answers(tmp_path, with_for
               and g.fields['wg_walking'] = f.fields['wg_walking'] and g.fields['admin1'] = f.fields['admin1']
               and g.gps_latitude is not distinct from f.gps_latitude and g.respondent_key = f.respondent_key
               and (g.form_version = 'vQm7KfT3pXw9LrB2nD8sHa' or g.fields['income_sources'] = f.fields['income_sources'])""")
-    assert result.submissions_landed == 320 and compare == [(320,)]
+    assert result.submissions_landed == 323 and compare == [(323,)]
 
 
 def test_an_unmapped_answer_without_a_form_is_counted_without_an_example(tmp_path):

@@ -4,8 +4,9 @@ tracked in raw_partners.files and explained in the partner's feedback report, wi
 or personal data in reports, logs or raw_partners.
 
 The exact numbers come from the committed sample (data/kobo/demo_wg_household_2025/README.md):
-334 submissions, 320 landed, 14 excluded (4 before launch, 2 tagged test, 3 not approved,
-3 re-sent copies, 2 versions replaced by an edit).
+334 submissions, 320 kept, 14 set aside (4 before launch, 2 tagged test, 3 not approved,
+3 re-sent copies, 2 versions replaced by an edit). The 3 not approved land in raw_kobo_restricted, like every
+validation status: the survey's policy (published_validation_statuses) sets them aside in dbt.
 """
 
 from __future__ import annotations
@@ -96,14 +97,15 @@ def test_the_sample_partner_lands_its_kobo_export_through_its_partner_contract(c
     assert [(item.file_name, item.status, item.rows_read, item.observations_landed, item.observations_quarantined,
              item.rejected_by_reason, item.errors) for item in result.files] == [
         (EXPORT, "loaded_with_rejections", 334, 320, 14, SAMPLE_EXCLUSIONS, [])]
-    # The interviews land in raw_kobo_restricted under the partner-relative source, counts in raw_kobo.
+    # The interviews land in raw_kobo_restricted under the partner-relative source, counts in raw_kobo: the 3 not
+    # approved land too (dbt applies the survey's validation status policy), and the partner reads them set aside.
     assert rows(con, "select survey_id, source_id, count(*) from raw_kobo_restricted.submissions group by all") == [
-        ("demo_wg_household_2025", SOURCE_ID, 320)]
+        ("demo_wg_household_2025", SOURCE_ID, 323)]
     assert rows(con, "select reason, row_count from raw_kobo.exclusions where source_id = ? order by reason",
-                [SOURCE_ID]) == sorted(SAMPLE_EXCLUSIONS.items())
+                [SOURCE_ID]) == sorted((r, n) for r, n in SAMPLE_EXCLUSIONS.items() if r != "not_approved")
     assert rows(con, "select organisation, synthetic from raw_kobo.surveys") == [(PARTNER, True)]
     load = rows(con, "select source_kind, salt_kind, submissions_read, submissions_landed, batch_id from raw_kobo.loads")
-    assert load[0][:4] == ("csv_export", "public_test_salt", 334, 320)
+    assert load[0][:4] == ("csv_export", "public_test_salt", 334, 323)
     # The partner side tracks the file (for the sensor and the report) but holds no interview.
     assert rows(con, """select format, status, sha256 = landed_sha256, landed_batch_id, rows_read, observations_landed,
                                observations_quarantined, contract_file from raw_partners.files""") == [
@@ -176,7 +178,7 @@ def test_an_export_removed_from_the_inbox_withdraws_its_interviews(con, tmp_path
     shutil.copyfile(export, other)  # a second export: the folder is not left empty
     run(con, inbox, contracts, tmp_path / "reports")
     assert rows(con, "select count(*) from raw_kobo_restricted.submissions where source_id = ?",
-                [f"{PARTNER}/{EXPORT}"])[0][0] == 320  # 334 read, 14 excluded
+                [f"{PARTNER}/{EXPORT}"])[0][0] == 323  # 334 read, 11 excluded (3 not approved land, unpublished)
     other.unlink()
     export.unlink()
     (inbox / PARTNER / "placeholder.csv").write_text("")  # something left in the folder (refused as empty)
@@ -270,7 +272,7 @@ def test_an_export_with_no_interviews_is_refused_and_replaces_nothing(con, tmp_p
     write_export(export, header, [])
     item = run(con, inbox, contracts, tmp_path / "reports", run_id="run-2", now=LATER).files[0]
     assert (item.status, [error.code for error in item.errors]) == ("rejected", ["empty"])
-    assert rows(con, "select count(*), min(run_id) from raw_kobo_restricted.submissions") == [(320, "run-1")]
+    assert rows(con, "select count(*), min(run_id) from raw_kobo_restricted.submissions") == [(323, "run-1")]
 
 
 # --- real surveys need PII_SALT ------------------------------------------------------------------------------------

@@ -26,8 +26,8 @@ def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
         c.unique(IDENTITY),
         *c.not_null(LINEAGE),
         *c.not_null(["submission_key", "fields", "coordinates_status"]),
-        # submissions a reviewer rejected never land
-        c.in_set("validation_status", ["approved", "on_hold"]),
+        # KoBo's three validation statuses (or null); every one lands, the survey's policy is applied by dbt
+        c.in_set("validation_status", ["approved", "on_hold", "not_approved"]),
         c.in_set("coordinates_status", ["valid", "invalid", "outside_area", "missing", "not_collected"], c.WARNING),
         gxe.ExpectColumnValuesToBeBetween(column="gps_latitude", min_value=-90, max_value=90, severity=c.CRITICAL),
         gxe.ExpectColumnValuesToBeBetween(column="gps_longitude", min_value=-180, max_value=180,

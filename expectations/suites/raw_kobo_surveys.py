@@ -6,6 +6,7 @@ from expectations.gx import gxe
 
 from expectations.suites import _common as c
 from ingestion.config import BuildSettings
+from ingestion.kobo.validation import POLICIES
 
 TABLE = "raw_kobo.surveys"
 ASSET_KEY = ("raw_kobo", "surveys")
@@ -19,7 +20,9 @@ def expectations(settings: BuildSettings) -> list[gxe.Expectation]:
         *c.schema(c.landing_columns(TABLE)),
         # a survey listed twice would double each of its indicator cells
         c.unique(["survey_id"]),
-        *c.not_null(["survey_id", "title", "organisation", "geo_area_m49", "synthetic"]),
+        *c.not_null(["survey_id", "title", "organisation", "geo_area_m49", "synthetic",
+                     "published_validation_statuses", "published_statuses"]),
+        c.in_set("published_validation_statuses", list(POLICIES)),
         *c.not_null(LINEAGE),
         # reported: what the contract schema already bounds
         gxe.ExpectColumnValuesToBeBetween(column="geo_area_m49", min_value=1, max_value=999, severity=c.WARNING),

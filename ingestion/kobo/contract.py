@@ -31,6 +31,7 @@ import yaml
 
 from ingestion.config import PROJECT_ROOT
 from ingestion.kobo.errors import KoboContractError
+from ingestion.kobo.validation import DEFAULT_POLICY
 
 SCHEMA_PATH = Path(__file__).with_name("contract.schema.json")
 
@@ -148,6 +149,7 @@ class KoboContract:
     repeats: tuple[RepeatSpec, ...] = ()
     age_bands: tuple[AgeBand, ...] = ()
     indicators: tuple[IndicatorSpec, ...] = ()
+    published_validation_statuses: str = DEFAULT_POLICY  # a policy of ingestion.kobo.validation.POLICIES
     origin: str = "<contract>"
     sha256: str = field(default="", compare=False)
 
@@ -327,13 +329,9 @@ def _build(data: Mapping[str, Any], origin: str, base_dir: Path, sha256: str) ->
         problems.append(f"{origin}: {where}: {text}")
 
     export_data = data.get("export") or {}
-    export = ExportSpec(
-        separator=export_data.get("separator", ";"),
-        headers=export_data.get("headers", "xml"),
-        language=export_data.get("language"),
-        group_separator=export_data.get("group_separator", "/"),
-        hxl_header=export_data.get("hxl_header", "auto"),
-    )
+    export = ExportSpec(separator=export_data.get("separator", ";"), headers=export_data.get("headers", "xml"),
+                        language=export_data.get("language"), group_separator=export_data.get("group_separator", "/"),
+                        hxl_header=export_data.get("hxl_header", "auto"))
     fields = tuple(_field(name, spec) for name, spec in data["fields"].items())
     personal = tuple(data.get("personal") or ())
     respondent_id = _sources(data["respondent_id"]) if "respondent_id" in data else ()
@@ -435,6 +433,7 @@ def _build(data: Mapping[str, Any], origin: str, base_dir: Path, sha256: str) ->
         repeats=repeats,
         age_bands=age_bands,
         indicators=(),
+        published_validation_statuses=data.get("published_validation_statuses", DEFAULT_POLICY),
         origin=origin,
         sha256=sha256,
     )

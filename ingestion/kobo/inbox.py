@@ -32,7 +32,9 @@ from ingestion.kobo import (
     ingest_kobo_export,
 )
 from ingestion.kobo import ensure_schema as ensure_kobo_schema
+from ingestion.kobo.inbox_report import policy_reasons
 from ingestion.kobo.privacy import SALT_CONFIGURED, SALT_PUBLIC_TEST
+from ingestion.kobo.validation import status_counts
 from ingestion.partners.codes import Problem
 from ingestion.partners.context import FileContext
 from ingestion.partners.contract import Contract
@@ -45,6 +47,9 @@ from ingestion.partners.sniff import Sniff
 log = logging.getLogger(__name__)
 
 SALT_MISSING = "missing"
+# Changed when landing keeps other rows from the same bytes, so that every KoBo file lands again once.
+# "2": every validation status lands (the survey contract's policy is applied by dbt).
+LANDING_RULES = "2"
 UNMAPPED_SHOWN = 20  # question names listed in a note; the rest are counted
 # The tables ingestion.kobo keys by (survey_id, source_id).
 _KOBO_UNIT_TABLES = ("raw_kobo_restricted.submissions", "raw_kobo_restricted.repeat_rows", "raw_kobo.loads",
@@ -73,12 +78,13 @@ def salt_kind_for(survey: KoboContract, pii_salt: str | None) -> str:
 
 def kobo_contract_sha256(contract: Contract, survey: KoboContract, salt_kind: str) -> str:
     """What a KoBo file's landed rows depend on besides its bytes: both contracts, the form the survey
-    contract names, and which key hashed the identifiers (a salt set later must re-land the file,
-    or its respondent keys would not match the API's)."""
+    contract names, which key hashed the identifiers (a salt set later must re-land the file,
+    or its respondent keys would not match the API's), and the landing rules' version."""
     form = ""
     if survey.form_path is not None and survey.form_path.is_file():
         form = hashlib.sha256(survey.form_path.read_bytes()).hexdigest()
-    return hashlib.sha256(f"{contract.sha256}:{survey.sha256}:{form}:{salt_kind}".encode()).hexdigest()
+    key = f"{contract.sha256}:{survey.sha256}:{form}:{salt_kind}:{LANDING_RULES}"
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -155,8 +161,8 @@ def _track(target: _Target, landed: KoboIngestResult) -> None:
     track_kobo_file(target.ctx, KoboFileCounts(
         reader=landed.source_kind,
         delimiter=export.separator if landed.source_kind == "csv_export" and export.separator != "auto" else None,
-        submissions_read=landed.submissions_read, submissions_landed=landed.submissions_landed,
-        submissions_excluded=landed.submissions_excluded, batch_id=landed.batch_id),
+        submissions_read=landed.submissions_read, submissions_landed=landed.submissions_published,
+        submissions_excluded=landed.submissions_read - landed.submissions_published, batch_id=landed.batch_id),
         kobo_notes(target.survey, landed))
 
 
@@ -167,8 +173,8 @@ class KoboFileCounts:
     reader: str  # csv_export | xlsx_export
     delimiter: str | None
     submissions_read: int
-    submissions_landed: int
-    submissions_excluded: int
+    submissions_landed: int  # published: landed, and of a validation status the survey's policy publishes
+    submissions_excluded: int  # excluded at landing, or set aside by the validation status policy
     batch_id: str  # ingestion.kobo's batch id of the load
 
 
@@ -201,11 +207,13 @@ def track_kobo_file(ctx: FileContext, counts: KoboFileCounts, notes: list[str]) 
 
 
 def _fill(result: FileIngestResult, landed: KoboIngestResult, notes: list[str]) -> None:
-    result.status = "loaded_with_rejections" if landed.submissions_excluded else "loaded"
+    """The partner's counts: interviews kept are those published; set aside, those excluded at landing and
+    those of a validation status the survey's policy does not publish."""
     result.rows_read = landed.submissions_read
-    result.observations_landed = landed.submissions_landed
-    result.observations_quarantined = landed.submissions_excluded
-    result.rejected_by_reason = dict(sorted(landed.exclusions.items()))
+    result.observations_landed = landed.submissions_published
+    result.observations_quarantined = landed.submissions_read - landed.submissions_published
+    result.status = "loaded_with_rejections" if result.observations_quarantined else "loaded"
+    result.rejected_by_reason = dict(sorted({**landed.exclusions, **policy_reasons(landed.validation_statuses)}.items()))
     result.notes = notes
 
 
@@ -217,10 +225,12 @@ def _unchanged(target: _Target, result: FileIngestResult, previous: dict) -> Fil
     result.observations_landed = previous["observations_landed"]
     result.observations_quarantined = previous["observations_quarantined"]
     if previous["status"] != "rejected":  # a rejected version set nothing aside; an older one may be in use
-        result.rejected_by_reason = dict(target.ctx.con.execute(
+        excluded = dict(target.ctx.con.execute(
             "select reason, row_count from raw_kobo.exclusions where survey_id = ? and source_id = ? and batch_id = ? "
             "and unit = 'submission' order by reason",
             [target.survey.survey_id, target.source_id, previous["landed_batch_id"] or ""]).fetchall())
+        set_aside = policy_reasons(status_counts(target.ctx.con, target.survey.survey_id, target.source_id))
+        result.rejected_by_reason = dict(sorted({**excluded, **set_aside}.items()))
         result.batch_id = previous["landed_batch_id"] or result.batch_id
     result.errors = [Problem(**error) for error in json.loads(previous["errors"])]
     return result

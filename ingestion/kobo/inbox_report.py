@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from ingestion.kobo.validation import NO_STATUS, set_aside_by_status, status_counts
 from ingestion.partners.document import Code, Document, Strong, compose, rich
 from ingestion.partners.i18n import N_, Nn_, Translator
 from ingestion.warehouse import fetch_dicts
@@ -56,6 +57,18 @@ KOBO_REASONS: dict[str, KoboReason] = {
         N_("Nothing to do if the decision stands. If the interview was checked and is fine, change its validation "
            "status in KoBoToolbox and export again."),
     ),
+    "on_hold": KoboReason(
+        Nn_("{count} interview on hold", "{count} interviews on hold"),
+        N_("A supervisor set the interview's validation status to `On Hold` in KoBoToolbox, and your survey contract "
+           "publishes approved interviews only."),
+        N_("Once the interview is checked, set its validation status to `Approved` in KoBoToolbox and export again."),
+    ),
+    "not_validated": KoboReason(
+        Nn_("{count} interview not yet validated", "{count} interviews not yet validated"),
+        N_("The interview has no validation status in KoBoToolbox, and your survey contract publishes approved "
+           "interviews only."),
+        N_("Once the interview is checked, set its validation status to `Approved` in KoBoToolbox and export again."),
+    ),
     "test_before_launch": KoboReason(
         Nn_("{count} pilot interview before the launch date", "{count} pilot interviews before the launch date"),
         N_("The interview was submitted before the survey's launch date in its survey contract, so it counts as a "
@@ -93,6 +106,23 @@ KOBO_REASONS: dict[str, KoboReason] = {
     ),
 }
 
+# The reason a partner reads for an interview set aside by the survey's validation status policy
+# (ingestion.kobo.validation), by its status; an approved interview is never set aside.
+POLICY_REASONS = {"not_approved": "not_approved", "on_hold": "on_hold", NO_STATUS: "not_validated"}
+# KoBoToolbox's own words for each validation status.
+# Translators: KoBoToolbox's interface says Approved, On Hold and Not Approved; use its words in your language.
+STATUS_LABELS = {"approved": N_("Approved"), "on_hold": N_("On Hold"), "not_approved": N_("Not Approved"),
+                 NO_STATUS: N_("no status (not validated)")}
+POLICY_TEXT = {"all_but_not_approved": N_("every interview except those `Not Approved`"),
+               "approved_only": N_("only the interviews a supervisor marked `Approved`")}
+
+
+def policy_reasons(counts: dict[str, dict[str, int]]) -> dict[str, int]:
+    """Reason -> interviews the validation status policy set aside (``ingestion.kobo.validation.status_counts``)."""
+    return {POLICY_REASONS.get(status, f"validation_status_{status}"): n
+            for status, n in set_aside_by_status(counts).items()}
+
+
 # What a KoBo answer problem counted in raw_kobo.field_issues means; the answer itself is never shown.
 KOBO_FIELD_ISSUES: dict[str, str] = {
     "unmapped_code": N_("a choice that is not in the survey contract's list (kept as `unmapped`)"),
@@ -128,7 +158,7 @@ def kobo_sections(con: duckdb.DuckDBPyConnection, doc: Document, row: dict, tr: 
         return
     source_id = f"{row['partner_id']}/{row['source_file']}"
     loads = fetch_dicts(con, """
-        select l.survey_id, s.title, l.submissions_read, l.submissions_landed, l.submissions_excluded,
+        select l.survey_id, s.title, s.published_validation_statuses as policy, l.submissions_read,
                l.repeat_rows_read, l.repeat_rows_landed, len(l.form_versions) as form_versions
         from raw_kobo.loads l left join raw_kobo.surveys s using (survey_id)
         where l.source_id = ? and l.batch_id = ?""", [source_id, row["landed_batch_id"]])
@@ -139,17 +169,22 @@ def kobo_sections(con: duckdb.DuckDBPyConnection, doc: Document, row: dict, tr: 
     exclusions = fetch_dicts(con, """
         select unit, reason, row_count, detail from raw_kobo.exclusions
         where survey_id = ? and source_id = ? and batch_id = ? order by unit desc, reason""", key)
+    statuses = status_counts(con, load["survey_id"], source_id)  # of the version in use: its rows are landed
+    exclusions += [{"unit": "submission", "reason": reason, "row_count": n, "detail": None}
+                   for reason, n in policy_reasons(statuses).items()]
+    kept = sum(item["published"] for item in statuses.values())
     submissions = [(item["reason"], item["row_count"]) for item in exclusions if item["unit"] == "submission"]
     if row["status"] in ("loaded", "loaded_with_rejections"):
-        doc.para(kobo_summary(tr, load["submissions_read"], load["submissions_landed"], submissions))
+        doc.para(kobo_summary(tr, load["submissions_read"], kept, submissions))
     doc.heading(2, _("In numbers") if row["landed_sha256"] == row["sha256"] else _("In numbers (the version in use)"))
     table = [[_("interviews in the file (KoBo submissions)"), number(load["submissions_read"])],
-             [_("interviews kept"), number(load["submissions_landed"])],
-             [_("interviews set aside"), number(load["submissions_excluded"])]]
+             [_("interviews kept"), number(kept)],
+             [_("interviews set aside"), number(load["submissions_read"] - kept)]]
     if load["repeat_rows_read"]:
         table += [[_("repeat-group rows kept"), number(load["repeat_rows_landed"])],
                   [_("repeat-group rows set aside"), number(load["repeat_rows_read"] - load["repeat_rows_landed"])]]
     doc.table(["", _("count")], table)
+    _status_section(doc, tr, load["policy"], statuses)
     order = list(KOBO_REASONS)
     exclusions.sort(key=lambda item: (item["unit"] != "submission", -item["row_count"],
                                       order.index(item["reason"]) if item["reason"] in order else len(order)))
@@ -187,3 +222,15 @@ def kobo_sections(con: duckdb.DuckDBPyConnection, doc: Document, row: dict, tr: 
                      title=Strong(load["title"] or load["survey_id"]), survey=Code(load["survey_id"]),
                      versions=number(load["form_versions"])))
     doc.items([[Code(item["series_code"]), ": ", item["description"]] for item in indicators])
+
+
+def _status_section(doc: Document, tr: Translator, policy: str | None, statuses: dict[str, dict[str, int]]) -> None:
+    """The interviews by validation status in KoBoToolbox, and how many of each the survey's policy uses."""
+    _, number = tr.gettext, tr.number
+    doc.heading(2, _("By validation status"))
+    policy_text = _(POLICY_TEXT[policy]) if policy in POLICY_TEXT else f"`{policy}`"
+    doc.para(compose(_("Your survey contract publishes {policy}. Counted among the interviews not set aside for "
+                       "another reason."), policy=rich(policy_text)))
+    doc.table([_("validation status in KoBoToolbox"), _("interviews"), _("used"), _("set aside")],
+              [[_(STATUS_LABELS[status]) if status in STATUS_LABELS else status, number(item["landed"]),
+                number(item["published"]), number(item["set_aside"])] for status, item in statuses.items()])

@@ -7,8 +7,9 @@ with a reason, so ``submissions_read = submissions_landed + submissions_excluded
 
 Rows are first staged chunk by chunk in a temporary table (already hashed and reduced to the
 contract's fields), then identity rules run in SQL over the whole unit: an edit replaces the
-version it deprecates, exact copies are dropped, copies that disagree are all excluded, then
-not-approved and test submissions are excluded. A failure anywhere rolls the unit back, leaving
+version it deprecates, exact copies are dropped, copies that disagree are all excluded, then test
+submissions are excluded. Every validation status lands: which ones are published is the contract's
+policy, applied by dbt (``ingestion.kobo.validation``). A failure anywhere rolls the unit back, leaving
 its previous version as it was; loading the same input again gives the same rows.
 """
 
@@ -18,7 +19,7 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,9 @@ from ingestion.kobo.records import (
     check_form_types,
     personal_columns,
 )
+from ingestion.kobo.results import KoboIngestResult
 from ingestion.kobo.tables import ensure_schema, land_contract
+from ingestion.kobo.validation import status_counts
 from ingestion.warehouse import transaction
 
 log = logging.getLogger(__name__)
@@ -73,7 +76,7 @@ with live as (
           select 1 from kobo_stage_submissions b
           where b.error_reason is null and b.seq <> s.seq and b.deprecated_key = s.instance_key)
 ), ranked as (
-    select seq, validation_status, test_reason,
+    select seq, test_reason,
         min(content_digest) over (partition by submission_key)
             <> max(content_digest) over (partition by submission_key) as conflicting,
         row_number() over (partition by submission_key, content_digest order by seq) as copy_number
@@ -85,7 +88,6 @@ select s.seq,
         when r.seq is null then 'superseded_edit'
         when r.conflicting then 'conflicting_duplicate'
         when r.copy_number > 1 then 'duplicate'
-        when r.validation_status = 'not_approved' then 'not_approved'
         else r.test_reason
     end as reason
 from kobo_stage_submissions s left join ranked r on r.seq = s.seq
@@ -110,57 +112,6 @@ from kobo_stage_repeats r
 left join kobo_decision d on d.seq = r.parent_seq
 left join kobo_stage_submissions s on s.seq = r.parent_seq
 """
-
-
-@dataclass(frozen=True)
-class KoboIngestResult:
-    """What one source unit gave; safe for logs and Dagster metadata (counts and codes only)."""
-
-    survey_id: str
-    source_id: str
-    source_kind: str
-    batch_id: str
-    salt_kind: str
-    submissions_read: int
-    submissions_landed: int
-    exclusions: dict[str, int]  # reason -> submissions
-    repeat_rows_read: int = 0
-    repeat_rows_landed: int = 0
-    repeat_exclusions: dict[str, int] = field(default_factory=dict)
-    invalid_coordinates: int = 0
-    form_versions: tuple[str, ...] = ()
-    field_issues: dict[str, int] = field(default_factory=dict)  # "field: issue" -> rows
-    unmapped_columns: tuple[str, ...] = ()  # columns neither mapped nor personal: review for schema drift
-    personal_columns_dropped: int = 0
-    api_pages: int | None = None
-    api_retries: int | None = None
-    api_restarts: int | None = None
-
-    @property
-    def submissions_excluded(self) -> int:
-        return sum(self.exclusions.values())
-
-    def metadata(self) -> dict[str, Any]:
-        """Flat values for Dagster asset metadata."""
-        return {
-            "survey_id": self.survey_id,
-            "source_id": self.source_id,
-            "batch_id": self.batch_id,
-            "salt_kind": self.salt_kind,
-            "submissions_read": self.submissions_read,
-            "submissions_landed": self.submissions_landed,
-            "submissions_excluded": self.submissions_excluded,
-            "exclusions": dict(self.exclusions),
-            "repeat_rows_landed": self.repeat_rows_landed,
-            "repeat_exclusions": dict(self.repeat_exclusions),
-            "invalid_coordinates": self.invalid_coordinates,
-            "form_versions": list(self.form_versions),
-            "field_issues": dict(self.field_issues),
-            "unmapped_columns": len(self.unmapped_columns),
-            "personal_columns_dropped": self.personal_columns_dropped,
-            **({"api_pages": self.api_pages, "api_retries": self.api_retries, "api_restarts": self.api_restarts}
-               if self.api_pages is not None else {}),
-        }
 
 
 # -- staging ---------------------------------------------------------------------------------------------------
@@ -309,6 +260,7 @@ def _finish(con: duckdb.DuckDBPyConnection, unit: _Unit, stage: _Stage, normaliz
          *(api if api is not None else (None, None, None))],
     )
     land_contract(con, unit.contract, run_id=unit.run_id, now=unit.now)
+    statuses = status_counts(con, survey_id, unit.source_id)  # what the landed policy publishes
     con.execute("drop table kobo_stage_submissions; drop table kobo_stage_repeats; drop table kobo_decision")
     result = KoboIngestResult(
         survey_id=survey_id,
@@ -330,9 +282,10 @@ def _finish(con: duckdb.DuckDBPyConnection, unit: _Unit, stage: _Stage, normaliz
         api_pages=api[0] if api else None,
         api_retries=api[1] if api else None,
         api_restarts=api[2] if api else None,
+        validation_policy=unit.contract.published_validation_statuses, validation_statuses=statuses,
     )
-    log.info("KoBo %s %s: %d read, %d landed, excluded %s", survey_id, unit.source_id, read, landed,
-             result.exclusions or "none")
+    log.info("KoBo %s %s: %d read, %d landed (%d published), excluded %s", survey_id, unit.source_id, read,
+             landed, result.submissions_published, result.exclusions or "none")
     return result
 
 

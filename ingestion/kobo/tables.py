@@ -13,6 +13,8 @@ from datetime import datetime
 import duckdb
 
 from ingestion.kobo.contract import KoboContract
+from ingestion.kobo.validation import published_statuses
+from ingestion.warehouse import ensure_tables
 
 DDL = """
 create schema if not exists raw_kobo;
@@ -26,7 +28,8 @@ create table if not exists raw_kobo_restricted.submissions (
     respondent_key varchar,                -- HMAC of the contract's respondent_id answer, if declared
     form_version varchar,                  -- __version__
     submission_time timestamptz,           -- _submission_time (server time, UTC)
-    validation_status varchar,             -- approved | on_hold | null (not_approved never lands)
+    validation_status varchar,             -- approved | on_hold | not_approved | null (none); all land, dbt
+                                           -- publishes those in raw_kobo.surveys.published_statuses
     fields map(varchar, varchar) not null, -- canonical field -> canonical value; every contract field is a key
     gps_latitude double,                   -- coarsened per the contract's gps.policy, else null
     gps_longitude double,
@@ -108,6 +111,8 @@ create table if not exists raw_kobo.surveys (
     reference_year integer,                -- null: the year of each submission
     synthetic boolean not null,            -- fictional data (bundled sample, tests)
     asset_uid varchar,
+    published_validation_statuses varchar not null, -- the contract's policy: all_but_not_approved | approved_only
+    published_statuses varchar[] not null, -- the validation statuses it publishes ('none': no status), read by dbt
     contract varchar not null,
     contract_sha256 varchar not null,
     ingested_at timestamptz not null,
@@ -148,8 +153,10 @@ create table if not exists raw_kobo.age_bands (
 """
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(DDL)
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Create the KoBo tables, carrying rows over when an upgrade changed a layout (with no transaction
+    open); returns the tables that could not keep everything (see ``ingestion.warehouse.ensure_tables``)."""
+    return ensure_tables(con, DDL)
 
 
 def land_contract(con: duckdb.DuckDBPyConnection, contract: KoboContract, *, run_id: str, now: datetime) -> None:
@@ -157,16 +164,17 @@ def land_contract(con: duckdb.DuckDBPyConnection, contract: KoboContract, *, run
 
     Called inside every ingestion transaction, and usable alone (e.g. by a contracts asset).
     """
-    ensure_schema(con)
+    con.execute(DDL)  # inside the caller's transaction: create what is missing, migrate nothing
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (e.g. datetime.now(timezone.utc))")
     survey_id = contract.survey_id
     for table in ("surveys", "survey_fields", "indicator_definitions", "indicator_conditions", "age_bands"):
         con.execute(f"delete from raw_kobo.{table} where survey_id = ?", [survey_id])
     con.execute(
-        "insert into raw_kobo.surveys values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into raw_kobo.surveys values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [survey_id, contract.title, contract.organisation, contract.geo_area_m49, contract.reference_year,
-         contract.synthetic, contract.asset_uid, contract.origin, contract.sha256, now, run_id],
+         contract.synthetic, contract.asset_uid, contract.published_validation_statuses,
+         published_statuses(contract.published_validation_statuses), contract.origin, contract.sha256, now, run_id],
     )
     field_rows = [
         (survey_id, repeat, spec.name, spec.type, sorted(set(spec.codes.values())) if spec.codes else None)

@@ -13,6 +13,7 @@ import dagster as dg
 
 from ingestion.kobo import (KoboClient, KoboError, contract_for_asset, ingest_kobo_api, kobo_client_from_settings,
                             load_contracts_reporting)
+from ingestion.kobo.validation import STATUSES
 from orchestration.assets.catalog import landing_spec
 from orchestration.resources import WAREHOUSE_POOL, KoboApiResource, WarehouseResource
 
@@ -67,13 +68,18 @@ def raw_kobo_api(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                     continue
                 results[uid] = result.metadata()
                 context.log.info(f"KoBo asset {uid}: {result.submissions_landed} submissions landed, "
-                                 f"{result.submissions_excluded} excluded {dict(result.exclusions)}")
+                                 f"{result.submissions_excluded} excluded {dict(result.exclusions)}; "
+                                 f"{result.submissions_published} published under "
+                                 f"{result.validation_policy}, set aside {result.set_aside_by_policy or 'none'}")
     yield dg.MaterializeResult(
         asset_key=RAW_KOBO_KEYS[0],
         metadata={
             "configured_assets": len(kobo_api.asset_uids),
             "surveys": dg.MetadataValue.json(results),
             "failed_assets": dg.MetadataValue.json(failures),
+            # per validation status, over every survey pulled: landed, published and set aside by its policy
+            "validation_statuses": dg.MetadataValue.json(_status_totals(results.values())),
+            "submissions_published": sum(r.get("submissions_published", 0) for r in results.values()),
             "dagster/row_count": sum(r.get("submissions_landed", 0) for r in results.values()),
         },
     )
@@ -89,3 +95,13 @@ def _client(kobo_api: KoboApiResource) -> tuple[KoboClient | None, str | None]:
         return kobo_client_from_settings(kobo_api.server_url, kobo_api.token), None
     except KoboError as exc:  # e.g. a server URL the client refuses
         return None, str(exc)
+
+
+def _status_totals(surveys) -> dict[str, dict[str, int]]:
+    """Each validation status's landed, published and set-aside submissions, summed over the surveys."""
+    totals = {status: {"landed": 0, "published": 0, "set_aside": 0} for status in STATUSES}
+    for survey in surveys:
+        for status, counts in survey.get("validation_statuses", {}).items():
+            for name, count in counts.items():
+                totals.setdefault(status, {"landed": 0, "published": 0, "set_aside": 0})[name] += count
+    return totals

@@ -40,7 +40,11 @@ from (
                fields['wg_selfcare'], fields['wg_communication']] as wg
     from current_versions
 ) as current_versions
-join {{ ref('stg_kobo__surveys') }} as surveys using (survey_id)
+-- The contract's validation status policy (published_validation_statuses), landed as the list of statuses
+-- it publishes: the current version's status decides, so a later edit or review is what counts.
+join {{ ref('stg_kobo__surveys') }} as surveys
+    on surveys.survey_id = current_versions.survey_id
+    and list_contains(surveys.published_statuses, current_versions.validation_status)
 left join {{ ref('stg_kobo__age_bands') }} as age_bands
     on age_bands.survey_id = current_versions.survey_id
     and try_cast(current_versions.fields['age'] as integer)

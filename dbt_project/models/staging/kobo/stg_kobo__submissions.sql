@@ -7,6 +7,8 @@ select
     instance_key,
     deprecated_key,
     submission_time,
+    -- approved | on_hold | not_approved, or 'none' (no status: the word raw_kobo.surveys.published_statuses uses)
+    coalesce(validation_status, 'none') as validation_status,
     fields,
     ingested_at,
     batch_id
