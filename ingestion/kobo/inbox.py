@@ -214,6 +214,7 @@ def _fill(result: FileIngestResult, landed: KoboIngestResult, notes: list[str]) 
     result.observations_quarantined = landed.submissions_read - landed.submissions_published
     result.status = "loaded_with_rejections" if result.observations_quarantined else "loaded"
     result.rejected_by_reason = dict(sorted({**landed.exclusions, **policy_reasons(landed.validation_statuses)}.items()))
+    result.validation_statuses = landed.validation_statuses
     result.notes = notes
 
 

@@ -28,6 +28,8 @@ class FileIngestResult:
     observations_quarantined: int = 0
     values_missing: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    # a KoBo export landed by this run: per validation status, submissions landed, published and set aside
+    validation_statuses: dict[str, dict[str, int]] = field(default_factory=dict)
     errors: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     batch_id: str = ""
@@ -88,6 +90,7 @@ class PartnerIngestResult:
                 item.file_name: {
                     "status": item.status, "sha256": item.sha256, "landed": item.observations_landed,
                     "quarantined": item.observations_quarantined, "rejected_by_reason": item.rejected_by_reason,
+                    **({"validation_statuses": item.validation_statuses} if item.validation_statuses else {}),
                     "errors": [problem.message for problem in item.errors],
                     "report_markdown": str(item.report_markdown) if item.report_markdown else None,
                 } for item in self.files
