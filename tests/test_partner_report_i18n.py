@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 
 from ingestion.kobo.inbox_report import KOBO_REASONS
 from ingestion.partners.codes import REASONS
+from ingestion.partners.details import DETAILS, detail_text, field_words, say_detail
 from ingestion.partners.i18n import DOMAIN, LOCALE_DIR, extract_catalog, shipped_languages, translator
 from tests.partners_corpus.support import NOW, SAMPLE_CONTRACTS, SAMPLE_INBOX, workspace
 
@@ -81,6 +82,10 @@ def test_the_french_partner_reads_its_report_in_french_from_heading_to_fix(ws):
     assert '<html lang="fr">' in page_html and "<h2>Ce qu&#x27;il faut corriger</h2>" in page_html
     # The partner's own column names, labels and file names are quoted as they are.
     assert "| 51 | Milieu | `Semi-urbain` |" in markdown and "| 54 | Taille de l'échantillon | `-12` |" in markdown
+    # The details beside each set-aside cell are said in French too.
+    assert "| 51 | Milieu | `Semi-urbain` | libellé non convenu pour : milieu |" in markdown
+    assert "doivent être comprises entre 0 et 100" in markdown
+    assert "not an agreed label" not in markdown and "must be between" not in markdown
     assert index.startswith("# Données reçues de Réseau de suivi des déplacés (fictional)\n")
     assert f"| [{FRENCH_FILE.name}](files/{FRENCH_FILE.name}.md) | chargé avec des rejets | 49 | 5 |" in index
     assert "**Le fichier est vide (0 octet).**" in empty
@@ -223,3 +228,18 @@ def test_the_history_in_english_keeps_the_source_wording(ws):
     rows = history(result.report_markdown.read_text(), "Every file received, newest first")
     assert rows == [["2024-06-01 12:00", f"[{FRENCH_FILE.name}](files/{FRENCH_FILE.name}.md)", "`69b6e7cda03f`",
                      "loaded with rejections", "49", "5"]]
+
+
+@pytest.mark.parametrize("kind", sorted(DETAILS))
+def test_every_stored_detail_reads_back_in_the_partner_language(kind):
+    """What evaluate stores (English, from the template) is found again and said in French."""
+    params = {"field": field_words("disability_status"), "unit": "PT", "low": "0", "high": "100"}
+    names = set(re.findall(r"\{(\w+)\}", DETAILS[kind]))
+    english = detail_text(kind, **{name: params[name] for name in names})
+    french = say_detail(english, translator("fr").gettext)
+    assert french != english
+    if "unit" in names:
+        assert "PT" in french
+    if "field" in names:
+        assert "situation de handicap" in french
+    assert say_detail("a detail no template knows", translator("fr").gettext) == "a detail no template knows"

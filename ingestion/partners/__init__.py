@@ -28,7 +28,7 @@ from typing import Any
 # part, "" for this package's own __init__. Modules in one layer do not import each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("i18n",),  # the reports' languages: msgids, catalogues, number and date formats
-    ("codes",),  # vocabulary: canonical codes (from ingestion.canonical), reasons, problems
+    ("codes", "details"),  # vocabulary: canonical codes (from ingestion.canonical), reasons, problems, row details
     ("periods", "inbox", "sniff", "results", "document"),
     ("contract",),
     ("contract_load", "context", "schema"),

@@ -19,6 +19,7 @@ import duckdb
 
 from ingestion.kobo.inbox_report import kobo_sections
 from ingestion.partners.codes import REASONS
+from ingestion.partners.details import say_detail
 from ingestion.partners.document import Code, Document, Link, Strong, compose, file_slug, rich, short, write_page
 from ingestion.partners.i18n import N_, Translator, translator
 from ingestion.partners.read import delimiter_name
@@ -185,7 +186,9 @@ def _reasons(con: duckdb.DuckDBPyConnection, tr: Translator, doc: Document, part
             order by source_row, source_column limit ?""", [partner_id, name, item["reason_code"], EXAMPLES_PER_REASON])
         doc.table([_("row"), _("column"), _("cell"), _("detail")],
                   [[str(example["source_row"]), short(example["reason_column"] or example["source_column"] or ""),
-                    Code(short(example["reason_value"])), short(example["reason_detail"] or "")] for example in examples])
+                    Code(short(example["reason_value"])),
+                    short(say_detail(example["reason_detail"], _) if example["reason_detail"] else "")]
+                   for example in examples])
         if item["n"] > len(examples):
             doc.para(tr.ngettext("… and {count} more row for the same reason.",
                                  "… and {count} more rows for the same reason.", item["n"] - len(examples)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ingestion.partners.codes import MISSING_MARKERS, UNIT_RANGES, label_key
 from ingestion.partners.contract import FileSpec
+from ingestion.partners.details import detail_text
 from ingestion.partners.evaluate.layout import FieldCells, Layout
 from ingestion.partners.evaluate.sqltext import strip
 from ingestion.partners.read import StagedFile
@@ -94,7 +95,9 @@ def range_text(unit: str) -> str:
     branches = []
     for code, (low, high) in UNIT_RANGES.items():
         if low is not None or high is not None:
-            span = f"between {low:g} and {high:g}" if low is not None and high is not None else (
-                f"at least {low:g}" if low is not None else f"at most {high:g}")
-            branches.append(f"when {literal(code)} then {literal(f'values in unit {code} must be {span}')}")
+            kind = ("range_between" if low is not None and high is not None
+                    else "range_at_least" if low is not None else "range_at_most")
+            text = detail_text(kind, unit=code, low=f"{low:g}" if low is not None else "",
+                               high=f"{high:g}" if high is not None else "")
+            branches.append(f"when {literal(code)} then {literal(text)}")
     return f"case {unit} {' '.join(branches)} end"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ingestion.partners.codes import KEY_FIELDS, REASONS
+from ingestion.partners.details import detail_sql, detail_text, field_words
 from ingestion.partners.evaluate.layout import FieldCells, Layout
 from ingestion.partners.evaluate.numbers import range_text, range_violation
 from ingestion.partners.evaluate.sqltext import filled
@@ -52,10 +53,6 @@ def observation_rows(layout: Layout, staged: StagedFile) -> Rows:
     return Rows(source, has_content, literal(value.header) if value else "null")
 
 
-def _words(name: str) -> str:
-    return name.replace("_", " ")
-
-
 def row_checks(staged: StagedFile, cells: FieldCells, value_header: str) -> list[Check]:
     """Every check of a row, in priority order."""
     raw, header, prefix_of = cells.raw, cells.header, cells.prefix
@@ -74,27 +71,27 @@ def row_checks(staged: StagedFile, cells: FieldCells, value_header: str) -> list
     for name in KEY_FIELDS:
         if name in raw:
             blank = "period__blank" if name == "period" else f"{prefix_of[name]}_blank"
-            checks.append(Check(blank, "missing_key_field", header[name], raw[name], literal(f"the {_words(name)} is empty")))
+            checks.append(Check(blank, "missing_key_field", header[name], raw[name], literal(detail_text("empty", field=field_words(name)))))
     for name, prefix in prefix_of.items():
         checks.append(Check(f"{prefix}_problem = 'unknown_code'", "unknown_code", header[name], raw[name],
-                            literal(f"not an agreed label for {_words(name)}")))
+                            literal(detail_text("unknown_label", field=field_words(name)))))
     if "period" in raw:
         checks.append(Check("period__label is null", "unparseable_period", header["period"], raw["period"]))
     checks.append(Check("not v_missing and v_num is null", "unparseable_value", value_header, "vcell"))
     for name, prefix in (("lower_bound", "lb"), ("upper_bound", "ub")):
         if name in raw:
             checks.append(Check(f"not {prefix}_missing and {prefix}_num is null", "unparseable_value", header[name],
-                                raw[name], literal(f"the {_words(name)} is not a number")))
+                                raw[name], literal(detail_text("not_a_number", field=field_words(name)))))
     if "sample_size" in raw:
         checks.append(Check("not ss_missing and (ss_num is null or ss_num < 0 or ss_num <> floor(ss_num) or ss_qual is not null or ss_pct)",
                             "invalid_sample_size", header["sample_size"], raw["sample_size"]))
-    checks.append(Check(f"v_pct and unit <> {literal(PERCENT)}", "unit_mismatch", value_header, "vcell", "'the unit of this row is ' || unit"))
+    checks.append(Check(f"v_pct and unit <> {literal(PERCENT)}", "unit_mismatch", value_header, "vcell", detail_sql("row_unit", unit="unit")))
     checks.append(Check(range_violation("unit", "v_num"), "value_out_of_range", value_header, "vcell", range_text("unit")))
     if "lower_bound" in raw or "upper_bound" in raw:
         low = "lb_num" if "lower_bound" in raw else "null"
         high = "ub_num" if "upper_bound" in raw else "null"
         checks.append(Check(f"{low} > v_num or {high} < v_num or {low} > {high}", "inconsistent_bounds", value_header, "vcell",
-                            f"'lower ' || coalesce({low}::varchar, '-') || ', upper ' || coalesce({high}::varchar, '-')"))
+                            detail_sql("bounds", low=f"coalesce({low}::varchar, '-')", high=f"coalesce({high}::varchar, '-')")))
     unknown = [check.reason for check in checks if check.reason not in REASONS]
     if unknown:
         raise ValueError(f"checks without a reason text in codes.REASONS: {unknown}")
